@@ -1,0 +1,87 @@
+"""The public entry points: orchestration only, no logic of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .compiler import CACHE, Compiled, Mode
+from .errors import Violation
+from .limits import Limits
+from .policy import DEFAULT_POLICY, Policy
+from .runtime import Result, evaluate, execute
+
+
+def _limits(policy: Policy, limits: Limits | Mapping[str, Any] | None) -> Limits:
+    if limits is None:
+        return policy.limits
+    if isinstance(limits, Limits):
+        return limits
+    return policy.limits.merged(**dict(limits))
+
+
+class Script:
+    """Restricted code compiled once, run many times (also from several threads)."""
+
+    __slots__ = ("_compiled", "policy")
+
+    def __init__(self, compiled: Compiled, policy: Policy) -> None:
+        self._compiled = compiled
+        self.policy = policy
+
+    @property
+    def filename(self) -> str:
+        return self._compiled.filename
+
+    @property
+    def mode(self) -> Mode:
+        return self._compiled.mode
+
+    @property
+    def warnings(self) -> tuple[Violation, ...]:
+        """Advisory findings (imports the run-time guard will refuse)."""
+        return self._compiled.warnings
+
+    def run(self, grants: Mapping[str, Any] | None = None, *,
+            limits: Limits | Mapping[str, Any] | None = None) -> Any:
+        """Run with ``grants``: a Result (exec mode) or the value (eval mode)."""
+        effective = _limits(self.policy, limits)
+        if self._compiled.mode == "eval":
+            return evaluate(self._compiled, grants, self.policy, effective)
+        return execute(self._compiled, grants, self.policy, effective)
+
+
+class Formula(Script):
+    """An eval-mode script: ``run(names)`` returns the value; ``inputs`` lists
+    the names the expression reads (for dependency graphs)."""
+
+    __slots__ = ()
+
+    @property
+    def inputs(self) -> frozenset[str]:
+        return self._compiled.names_read
+
+
+def compile_restricted(source: str | bytes, filename: str = "<untrusted>", mode: Mode = "exec",
+                       policy: Policy | None = None) -> Script:
+    """Check and compile ``source``; raise CompileRejected with every violation."""
+    policy = policy or DEFAULT_POLICY
+    compiled = CACHE.get(source, filename, mode, policy)
+    if mode == "eval":
+        return Formula(compiled, policy)
+    return Script(compiled, policy)
+
+
+def safe_exec(source: str | bytes, grants: Mapping[str, Any] | None = None, *,
+              policy: Policy | None = None, filename: str = "<untrusted>",
+              limits: Limits | Mapping[str, Any] | None = None) -> Result:
+    """Compile (cached) and run ``source`` with ``grants``; return its Result."""
+    result: Result = compile_restricted(source, filename, "exec", policy).run(grants, limits=limits)
+    return result
+
+
+def safe_eval(expression: str | bytes, names: Mapping[str, Any] | None = None, *,
+              policy: Policy | None = None, filename: str = "<expression>",
+              limits: Limits | Mapping[str, Any] | None = None) -> Any:
+    """Evaluate one expression with ``names``; return its value."""
+    return compile_restricted(expression, filename, "eval", policy).run(names, limits=limits)

@@ -1,0 +1,166 @@
+"""Source to code: gate → parse → rules → rewrite → compile (cached)."""
+
+from __future__ import annotations
+import __future__
+
+import ast
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from types import CodeType
+from typing import Literal
+
+from . import rules, transformers
+from .errors import CompileRejected, Violation
+from .policy import Policy
+from .rules.sc0xx_source import SourceTooComplex, SyntaxErrorRule
+from .source import gate
+
+Mode = Literal["exec", "eval"]
+
+#: Rules that ``compile_restricted`` reports but does not refuse: the import
+#: guard refuses these imports at run time with AccessDenied (an ImportError),
+#: so ``try: import x / except ImportError:`` keeps working in scripts.
+ADVISORY: frozenset[str] = frozenset({"SC301", "SC304"})
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """What the compile stage hands the runtime."""
+
+    code: CodeType
+    filename: str
+    mode: Mode
+    source: str
+    names_read: frozenset[str]
+    warnings: tuple[Violation, ...]
+
+
+def _syntax_violation(exc: SyntaxError) -> Violation:
+    lineno = exc.lineno or 1
+    col = exc.offset or 1
+    return Violation(
+        code=SyntaxErrorRule.code,
+        message=f"{exc.msg}",
+        lineno=lineno,
+        col=col,
+        end_lineno=exc.end_lineno or lineno,
+        end_col=exc.end_offset or col,
+        fix=SyntaxErrorRule.fix,
+    )
+
+
+def _too_complex(filename: str) -> CompileRejected:
+    rule = SourceTooComplex()
+    violation = Violation(rule.code, rule.message.format(depth=rules.MAX_DEPTH), 1, 1, 1, 1, rule.fix)
+    return CompileRejected([violation], filename)
+
+
+def parse(text: str, filename: str, mode: Mode) -> ast.Module | ast.Expression:
+    """``ast.parse`` with every parser failure turned into CompileRejected."""
+    try:
+        tree = ast.parse(text, filename=filename, mode=mode)
+    except SyntaxError as exc:
+        if "too many nested" in str(exc.msg) or "too complex" in str(exc.msg):
+            raise _too_complex(filename) from None
+        raise CompileRejected([_syntax_violation(exc)], filename) from None
+    except (RecursionError, MemoryError):
+        raise _too_complex(filename) from None
+    except ValueError as exc:  # e.g. source that still holds a NUL byte
+        raise CompileRejected(
+            [Violation("SC003", f"input is not source text ({exc})", 1, 1, 1, 1, "")], filename
+        ) from None
+    assert isinstance(tree, ast.Module | ast.Expression)
+    return tree
+
+
+def check(source: object, filename: str = "<untrusted>", mode: Mode = "exec",
+          policy: Policy | None = None) -> list[Violation]:
+    """Every violation of ``source`` (advisory ones included); never raises them."""
+    policy = policy or Policy()
+    try:
+        text = gate(source, filename, policy.limits.source)
+        tree = parse(text, filename, mode)
+    except CompileRejected as exc:
+        return list(exc.violations)
+    return sorted(rules.run_all(tree, policy), key=lambda v: (v.lineno, v.col, v.code))
+
+
+def future_flags(tree: ast.Module | ast.Expression) -> int:
+    """Compile flags of the script's own ``from __future__ import`` lines."""
+    flags = 0
+    if isinstance(tree, ast.Module):
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__" and not node.level:
+                for alias in node.names:
+                    feature = getattr(__future__, alias.name, None)
+                    if isinstance(feature, __future__._Feature):
+                        flags |= feature.compiler_flag
+    return flags
+
+
+def _names_read(tree: ast.AST) -> frozenset[str]:
+    return frozenset(
+        node.id for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    )
+
+
+def compile_source(source: object, filename: str, mode: Mode, policy: Policy) -> Compiled:
+    """Compile ``source`` under ``policy``, or raise CompileRejected / TypeError."""
+    if mode not in ("exec", "eval"):
+        raise ValueError("mode must be 'exec' or 'eval'")
+    if type(filename) is not str:
+        raise TypeError("filename must be a str")
+    text = gate(source, filename, policy.limits.source)
+    tree = parse(text, filename, mode)
+    try:
+        found = rules.run_all(tree, policy)
+    except RecursionError:
+        raise _too_complex(filename) from None
+    refusing = [v for v in found if v.code not in ADVISORY]
+    if refusing:
+        raise CompileRejected(refusing, filename)
+    flags = future_flags(tree)
+    names_read = _names_read(tree) if mode == "eval" else frozenset()
+    try:
+        rewritten = transformers.rewrite(tree)
+        code = compile(rewritten, filename, mode, flags=flags, dont_inherit=True)
+    except (RecursionError, MemoryError):
+        raise _too_complex(filename) from None
+    except SyntaxError as exc:  # the compiler's own late checks
+        raise CompileRejected([_syntax_violation(exc)], filename) from None
+    return Compiled(code, filename, mode, text, names_read,
+                    tuple(v for v in found if v.code in ADVISORY))
+
+
+class CompileCache:
+    """A small thread-safe LRU of compiled scripts keyed by source and policy."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[object, ...], Compiled] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, source: object, filename: str, mode: Mode, policy: Policy) -> Compiled:
+        if type(source) is not str:
+            return compile_source(source, filename, mode, policy)
+        key = (source, filename, mode, policy.cache_key())
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        compiled = compile_source(source, filename, mode, policy)
+        with self._lock:
+            self._items[key] = compiled
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return compiled
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+CACHE = CompileCache()

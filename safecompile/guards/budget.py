@@ -1,0 +1,122 @@
+"""Per-run budgets: steps, wall time, recursion, memory, output, operand size.
+
+The counter itself (steps, time, recursion, ticking iteration) is the native
+``Budget`` (or its pure twin).  The rewritten code calls ``tick`` at every
+while-loop test, ``enter`` at every function entry, and iterates every
+for-loop and comprehension through ``iterate``; the sandbox's iterating
+builtins tick per item too, so a C loop such as
+``sum(itertools.repeat(1, 10**13))`` is bounded.  Once a budget is spent it
+stays spent: every later tick raises again, so ``except:``,
+``except BaseException`` and ``finally`` get no fresh budget.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ..errors import LimitExceeded
+from ..limits import Limits
+from . import impl
+
+
+def _limit_error(limit: str, allowed: Any, used: Any) -> LimitExceeded:
+    return LimitExceeded(limit, allowed, used)
+
+
+class RunBudget:
+    """The budgets of one run."""
+
+    __slots__ = (
+        "chunks",
+        "counter",
+        "enter",
+        "iterate",
+        "limits",
+        "memory_peak",
+        "memory_used",
+        "output_used",
+        "started",
+        "tick",
+    )
+
+    limits: Limits
+    counter: Any
+    tick: Callable[[], None]
+    enter: Callable[[], None]
+    iterate: Callable[[Iterable[Any]], Iterator[Any]]
+    started: float
+    output_used: int
+    chunks: list[str]
+    memory_peak: int
+    memory_used: int
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.started = time.monotonic()
+        deadline = self.started + limits.time if limits.time is not None else float("inf")
+        self.counter = impl.Budget(
+            -1 if limits.steps is None else limits.steps,
+            deadline,
+            -1 if limits.recursion is None else limits.recursion,
+            LimitExceeded,
+        )
+        self.tick = self.counter.tick
+        self.enter = self.counter.enter
+        self.iterate = self.counter.iterate
+        self.output_used = 0
+        self.chunks: list[str] = []
+        self.memory_peak = 0
+        self.memory_used = 0
+
+    @property
+    def spent(self) -> tuple[str, Any, Any] | None:
+        spent: tuple[str, Any, Any] | None = self.counter.spent
+        return spent
+
+    def exceed(self, limit: str, allowed: Any, used: Any, detail: str = "") -> LimitExceeded:
+        """Mark the budget spent; return the error to raise."""
+        self.counter.spend(limit, allowed, used)
+        return LimitExceeded(limit, allowed, used, detail)
+
+    # -- output ------------------------------------------------------------
+    def write(self, text: str) -> None:
+        """Append printed text to the run's output, within the output budget."""
+        self.counter.raise_if_spent()
+        data = text.encode("utf-8", "surrogatepass")
+        limit = self.limits.output
+        if limit is not None and self.output_used + len(data) > limit:
+            room = max(0, limit - self.output_used)
+            if room:
+                self.chunks.append(data[:room].decode("utf-8", "ignore"))
+            used = self.output_used + len(data)
+            self.output_used = limit
+            raise self.exceed("output", limit, used, "the script printed too much")
+        self.output_used += len(data)
+        self.chunks.append(text)
+
+    def output(self) -> str:
+        return "".join(self.chunks)
+
+    # -- operand size ------------------------------------------------------
+    def check_bits(self, bits: int, what: str) -> None:
+        """Refuse an integer result of more than the operand budget's digits."""
+        limit = self.limits.operand
+        if limit is None:
+            return
+        digits = int(bits * 0.30103) + 1  # decimal digits of a `bits`-bit number
+        if digits > limit:
+            raise self.exceed("operand", limit, digits,
+                              f"{what} would have about {digits} decimal digits")
+
+    def check_items(self, count: int, what: str) -> None:
+        """Refuse a sequence longer than ten times the operand budget."""
+        limit = self.limits.operand
+        if limit is None:
+            return
+        if count > limit * 10:
+            raise self.exceed("operand", limit * 10, count, f"{what} would have {count} items")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started

@@ -1,0 +1,319 @@
+"""The builtins of one run: a minimal allowlist, fresh for every run.
+
+Never offered: ``open``, ``exec``, ``eval``, ``compile``, ``globals``,
+``locals``, ``vars``, ``input``, ``breakpoint``, ``help``, ``exit``,
+``quit``, ``memoryview``, ``id`` and the site helpers.  ``getattr`` and
+friends are the attribute guard; ``type`` takes one argument and never hands
+out a metaclass; ``print`` writes to the run's capped output; ``range``,
+``iter``, ``map``, ``filter``, ``zip``, ``enumerate``, ``reversed`` and
+``sum`` tick the step budget per item.  The dict is built per run, and no
+script can name it (``__builtins__`` is a dunder), so it is read-only to the
+script.
+"""
+
+from __future__ import annotations
+
+import builtins as _builtins
+import collections.abc
+import importlib
+import math
+from collections.abc import Callable, Iterable, Iterator
+from fractions import Fraction
+from typing import Any
+
+from ..errors import AccessDenied
+from .access import AttributeGuards, type_name
+from .budget import RunBudget
+
+_PLAIN_BUILTINS = ["abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr", "classmethod", "complex", "dict", "divmod", "float", "format", "frozenset", "hash", "hex", "int", "isinstance", "issubclass", "len", "list", "max", "min", "next", "object", "oct", "ord", "property", "repr", "round", "set", "slice", "sorted", "staticmethod", "str", "super", "tuple", "NotImplemented", "Ellipsis"]
+
+
+def _exception_names() -> list[str]:
+    return sorted(
+        name for name, value in vars(_builtins).items()
+        if isinstance(value, type) and issubclass(value, BaseException)
+        and not name.startswith("_")
+    )
+
+
+EXCEPTION_NAMES = _exception_names()
+
+#: Modules CPython's C code imports through the frame's ``__import__`` while
+#: a script runs (``date.strftime`` imports ``time``, ``strptime`` imports
+#: ``_strptime``).  They are imported for the C caller only: scripts cannot
+#: name ``__import__``, and their own imports are rewritten to the guard.
+IMPLEMENTATION_IMPORTS = frozenset(
+    {"time", "_strptime", "locale", "calendar", "encodings", "unicodedata", "_datetime"}
+)
+
+
+def implementation_import(name: str, globals: Any = None, locals: Any = None,
+                          fromlist: Any = (), level: int = 0) -> Any:
+    """``__import__`` for the interpreter's own imports during a run."""
+    if type(name) is not str or level != 0 or name.split(".")[0] not in IMPLEMENTATION_IMPORTS:
+        raise ImportError(f"import of {name!r} is not allowed in scripts")
+    module = importlib.import_module(name)
+    if fromlist or "." not in name:
+        return module
+    return importlib.import_module(name.split(".")[0])
+
+
+def _safe_type(*args: Any) -> type:
+    """type(obj): one argument only, and never a metaclass."""
+    if len(args) != 1:
+        raise AccessDenied("type() takes exactly one argument in scripts; classes are made with 'class'")
+    kind = type(args[0])
+    if issubclass(kind, type):
+        raise AccessDenied(
+            f"type() of a class is not available to scripts (the class is a {kind.__name__})"
+        )
+    return kind
+
+
+class SafeRange:
+    """``range`` whose iteration ticks the run's step budget per item."""
+
+    __slots__ = ("_iterate", "_range")
+    _range: range
+    _iterate: Callable[[Iterable[int]], Iterator[int]]
+
+    def __init__(self, *args: Any) -> None:
+        object.__setattr__(self, "_range", _builtins.range(*args))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("'range' object attributes are read-only")
+
+    @property
+    def start(self) -> int:
+        return self._range.start
+
+    @property
+    def stop(self) -> int:
+        return self._range.stop
+
+    @property
+    def step(self) -> int:
+        return self._range.step
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    def __getitem__(self, index: Any) -> Any:
+        value = self._range[index]
+        if type(value) is _builtins.range:
+            return _wrap_range(value, self._iterate)
+        return value
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._range
+
+    def __iter__(self) -> Iterator[int]:
+        iterate: Callable[[Iterable[int]], Iterator[int]] = self._iterate
+        return iterate(self._range)
+
+    def __reversed__(self) -> Iterator[int]:
+        iterate: Callable[[Iterable[int]], Iterator[int]] = self._iterate
+        return iterate(reversed(self._range))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SafeRange):
+            return self._range == other._range
+        if type(other) is _builtins.range:
+            return self._range == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._range)
+
+    def __repr__(self) -> str:
+        return repr(self._range)
+
+    def __bool__(self) -> bool:
+        return bool(self._range)
+
+    def index(self, value: Any) -> int:
+        return self._range.index(value)
+
+    def count(self, value: Any) -> int:
+        return self._range.count(value)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("type 'range' is not an acceptable base type")
+
+
+SafeRange.__name__ = SafeRange.__qualname__ = "range"
+SafeRange.__module__ = "builtins"
+# random.sample, statistics and others accept Sequences, as they accept range.
+collections.abc.Sequence.register(SafeRange)
+
+
+def _wrap_range(real: range, iterate: Callable[[Iterable[int]], Iterator[int]]) -> SafeRange:
+    obj = object.__new__(SafeRange)
+    object.__setattr__(obj, "_range", real)
+    object.__setattr__(obj, "_iterate", iterate)
+    return obj
+
+
+class RangeBuiltin:
+    """The ``range`` of one run: makes SafeRanges ticking that run's budget."""
+
+    __slots__ = ("_iterate",)
+
+    def __init__(self, iterate: Callable[[Iterable[int]], Iterator[int]]) -> None:
+        self._iterate = iterate
+
+    def __call__(self, *args: Any) -> SafeRange:
+        return _wrap_range(_builtins.range(*args), self._iterate)
+
+    def __instancecheck__(self, obj: object) -> bool:
+        return isinstance(obj, SafeRange | _builtins.range)
+
+    def __repr__(self) -> str:
+        return "<class 'range'>"
+
+
+def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
+    check_bits = budget.check_bits
+
+    def int_power_bits(base: Any, exponent: Any) -> int | None:
+        if type(exponent) not in (int, bool) or exponent <= 1:
+            return None
+        if isinstance(base, int):
+            size = abs(int(base)).bit_length()
+        elif isinstance(base, Fraction):
+            size = max(abs(base.numerator).bit_length(), base.denominator.bit_length())
+        else:
+            return None
+        if size <= 1:
+            return None
+        return size * int(exponent)
+
+    def guarded_pow(base: Any, exponent: Any, mod: Any = None) -> Any:
+        """``base ** exponent`` and ``pow()``, refused before a huge result is computed."""
+        if mod is None:
+            bits = int_power_bits(base, exponent)
+            if bits is not None:
+                check_bits(bits, "the power")
+            return _builtins.pow(base, exponent)
+        if isinstance(exponent, int) and isinstance(mod, int):
+            check_bits(abs(exponent).bit_length() * max(abs(mod).bit_length(), 64) // 64,
+                       "the modular power's work")
+        return _builtins.pow(base, exponent, mod)
+
+    def guarded_lshift(value: Any, shift: Any) -> Any:
+        """``value << shift``, refused before a huge result is computed."""
+        if isinstance(value, int) and isinstance(shift, int) and value and shift > 0:
+            check_bits(abs(value).bit_length() + shift, "the shift")
+        return value << shift
+
+    def guarded_factorial(n: Any) -> int:
+        if isinstance(n, int) and n > 1:
+            digits = (math.lgamma(n + 1) / math.log(10))
+            check_bits(int(digits / 0.30103), "factorial()")
+        return math.factorial(n)
+
+    def guarded_comb(n: Any, k: Any) -> int:
+        if isinstance(n, int) and isinstance(k, int) and 0 <= k <= n:
+            digits = (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)) / math.log(10)
+            check_bits(int(digits / 0.30103), "comb()")
+        return math.comb(n, k)
+
+    def guarded_perm(n: Any, k: Any = None) -> int:
+        if isinstance(n, int) and n > 1:
+            kk = n if k is None else k
+            if isinstance(kk, int) and 0 <= kk <= n:
+                digits = (math.lgamma(n + 1) - math.lgamma(n - kk + 1)) / math.log(10)
+                check_bits(int(digits / 0.30103), "perm()")
+        return math.perm(n, k)
+
+    return {
+        "pow": guarded_pow,
+        "lshift": guarded_lshift,
+        "factorial": guarded_factorial,
+        "comb": guarded_comb,
+        "perm": guarded_perm,
+    }
+
+
+def make_builtins(
+    budget: RunBudget,
+    guards: AttributeGuards,
+    build_class: Callable[..., Any],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """The builtins dict of one run."""
+    table: dict[str, Any] = {name: getattr(_builtins, name) for name in _PLAIN_BUILTINS}
+    for name in EXCEPTION_NAMES:
+        table[name] = getattr(_builtins, name)
+    iterate = budget.iterate
+    write = budget.write
+    operand = _operand_guards(budget)
+
+    def safe_print(*args: Any, sep: Any = " ", end: Any = "\n", file: Any = None,
+                   flush: bool = False) -> None:
+        """print() to the run's output."""
+        if file is not None:
+            raise AccessDenied("print(file=...) is not available to scripts; output goes to the run's output")
+        if sep is None:
+            sep = " "
+        if end is None:
+            end = "\n"
+        if type(sep) is not str or type(end) is not str:
+            raise TypeError("sep and end must be None or str")
+        write(sep.join([str(arg) for arg in args]) + end)
+
+    def safe_iter(*args: Any) -> Iterator[Any]:
+        """iter(obj) or iter(callable, sentinel); the two-argument form ticks."""
+        if len(args) == 2:
+            return iterate(_builtins.iter(*args))
+        return _builtins.iter(*args)
+
+    def safe_map(function: Any, *iterables: Any) -> Iterator[Any]:
+        return iterate(_builtins.map(function, *iterables))
+
+    def safe_filter(function: Any, iterable: Any) -> Iterator[Any]:
+        return iterate(_builtins.filter(function, iterable))
+
+    def safe_zip(*iterables: Any, strict: bool = False) -> Iterator[Any]:
+        return iterate(_builtins.zip(*iterables, strict=strict))
+
+    def safe_enumerate(iterable: Any, start: int = 0) -> Iterator[Any]:
+        return iterate(_builtins.enumerate(iterable, start))
+
+    def safe_reversed(sequence: Any) -> Iterator[Any]:
+        return iterate(_builtins.reversed(sequence))
+
+    def safe_sum(iterable: Any, /, start: Any = 0) -> Any:
+        return _builtins.sum(iterate(iterable), start)
+
+    for function, name in (
+        (safe_print, "print"), (safe_iter, "iter"), (safe_map, "map"),
+        (safe_filter, "filter"), (safe_zip, "zip"), (safe_enumerate, "enumerate"),
+        (safe_reversed, "reversed"), (safe_sum, "sum"),
+    ):
+        function.__name__ = function.__qualname__ = name
+        table[name] = function
+
+    table.update(
+        range=RangeBuiltin(iterate),
+        type=_safe_type,
+        getattr=guards.getattr,
+        hasattr=guards.hasattr,
+        setattr=guards.setattr,
+        delattr=guards.delattr,
+        dir=guards.dir,
+        pow=operand["pow"],
+        __build_class__=build_class,
+        __import__=implementation_import,
+    )
+    table.update(extra)
+    return table
+
+
+def operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
+    """The operand-size guards of one run (``**``, ``<<``, math functions)."""
+    return _operand_guards(budget)
+
+
+def describe(obj: object) -> str:
+    return type_name(obj)

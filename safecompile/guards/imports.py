@@ -1,0 +1,241 @@
+"""The guarded import: allowed modules as read-only views, host source modules.
+
+Per-run state (the seeded ``random`` instance, ``decimal``'s context, the
+budget that ``itertools`` and ``math.factorial`` charge) is found through
+``CURRENT``, the run that is executing in this context, so the views
+themselves are built once per process and shared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import itertools
+import math
+import random
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from types import FunctionType
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AccessDenied, ImportDenied
+from .access import guards_for
+from .modules import allowed_names, make_view
+
+if TYPE_CHECKING:
+    from ..runtime import RunState
+
+#: The run executing in the current context (set by the runtime).
+CURRENT: ContextVar[RunState] = ContextVar("safecompile_current_run")
+
+
+def current() -> RunState:
+    try:
+        return CURRENT.get()
+    except LookupError:
+        raise AccessDenied("this function can only be used inside a safecompile run") from None
+
+
+# --- replacements for names whose module version is unsafe -------------------------
+
+
+def _per_run_random(name: str) -> Callable[..., Any]:
+    def method(*args: Any, **kwargs: Any) -> Any:
+        return getattr(current().rng(), name)(*args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _ticking(function: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    """An itertools constructor whose iterator ticks the run's budget per item."""
+
+    @functools.wraps(function)
+    def constructor(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        return current().budget.iterate(function(*args, **kwargs))
+
+    return constructor
+
+
+def _tee(iterable: Iterable[Any], n: int = 2) -> tuple[Iterator[Any], ...]:
+    iterate = current().budget.iterate
+    return tuple(iterate(it) for it in itertools.tee(iterable, n))
+
+
+def _chain() -> Callable[..., Iterator[Any]]:
+    chain = _ticking(itertools.chain)
+
+    def from_iterable(iterable: Iterable[Iterable[Any]]) -> Iterator[Any]:
+        return current().budget.iterate(itertools.chain.from_iterable(iterable))
+
+    chain.from_iterable = from_iterable  # type: ignore[attr-defined]
+    return chain
+
+
+def _operand(name: str) -> Callable[..., Any]:
+    def checked(*args: Any) -> Any:
+        return current().operand[name](*args)
+
+    checked.__name__ = checked.__qualname__ = name
+    return checked
+
+
+def _own_target(function: Callable[..., Any], what: str) -> Callable[..., Any]:
+    """Wrap a stdlib decorator that changes the class or function it is given."""
+
+    def owned(target: Any, *args: Any, **kwargs: Any) -> Any:
+        if not current().ownership.owns(target):
+            raise AccessDenied(
+                f"{what} may only be applied to the script's own classes and functions"
+            )
+        return function(target, *args, **kwargs)
+
+    owned.__name__ = owned.__qualname__ = getattr(function, "__name__", what)
+    owned.__doc__ = function.__doc__
+    return owned
+
+
+def _dataclass(cls: Any = None, /, **kwargs: Any) -> Any:
+    def wrap(target: Any) -> Any:
+        if not current().ownership.owns(target):
+            raise AccessDenied("dataclass() may only decorate the script's own classes")
+        return dataclasses.dataclass(target, **kwargs)
+
+    return wrap if cls is None else wrap(cls)
+
+
+def _update_wrapper(wrapper: Any, wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS,
+                    updated: Any = functools.WRAPPER_UPDATES) -> Any:
+    if assigned != functools.WRAPPER_ASSIGNMENTS or updated != functools.WRAPPER_UPDATES:
+        raise AccessDenied("update_wrapper() with custom attribute lists is not available to scripts")
+    owns = current().ownership.owns
+    if not (owns(wrapper) and owns(wrapped)):
+        raise AccessDenied("update_wrapper() works on the script's own functions only")
+    return functools.update_wrapper(wrapper, wrapped)
+
+
+def _wraps(wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS,
+           updated: Any = functools.WRAPPER_UPDATES) -> Callable[[Any], Any]:
+    def decorate(wrapper: Any) -> Any:
+        return _update_wrapper(wrapper, wrapped, assigned, updated)
+
+    return decorate
+
+
+class _PerRun:
+    """A view value computed for the current run when read."""
+
+    __slots__ = ("factory",)
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self.factory = factory
+
+
+def _per_run_context(name: str) -> _PerRun:
+    return _PerRun(lambda: current().decimal_templates()[name])
+
+
+def _replacements(module: str, script_name: str) -> dict[str, Any]:
+    attribute_guards = guards_for(script_name)
+    if module == "random":
+        return {name: _per_run_random(name) for name in allowed_names("random") or () if name != "Random"}
+    if module == "itertools":
+        table: dict[str, Any] = {}
+        for name in allowed_names("itertools") or ():
+            value = getattr(itertools, name)
+            if callable(value):
+                table[name] = _ticking(value)
+        table["tee"] = _tee
+        table["chain"] = _chain()
+        return table
+    if module == "re":
+        from . import regex
+
+        return regex.view_values()
+    if module == "math":
+        return {name: _operand(name) for name in ("factorial", "comb", "perm")}
+    if module == "operator":
+        return {"attrgetter": attribute_guards.attrgetter,
+                "methodcaller": attribute_guards.methodcaller,
+                "pow": _operand("pow"), "ipow": _operand("pow"),
+                "lshift": _operand("lshift"), "ilshift": _operand("lshift")}
+    if module == "functools":
+        return {"total_ordering": _own_target(functools.total_ordering, "total_ordering()"),
+                "update_wrapper": _update_wrapper, "wraps": _wraps}
+    if module == "dataclasses":
+        return {"dataclass": _dataclass}
+    if module == "decimal":
+        return {name: _per_run_context(name)
+                for name in ("DefaultContext", "BasicContext", "ExtendedContext")}
+    return {}
+
+
+_views: dict[tuple[str, str], Any] = {}
+_views_lock = threading.Lock()
+
+
+def stdlib_view(module: str, script_name: str) -> Any:
+    """The shared view of an allowed stdlib module for scripts named ``script_name``."""
+    key = (module, script_name)
+    view = _views.get(key)
+    if view is not None:
+        return view
+    offered = allowed_names(module)
+    if offered is None:
+        raise ImportDenied(f"import of module {module!r} is not allowed in scripts")
+    real = importlib.import_module(module)
+    replacements = _replacements(module, script_name)
+    values: dict[str, Any] = {}
+    dynamic: dict[str, Callable[[], Any]] = {}
+    for name in sorted(offered):
+        value = replacements.get(name, getattr(real, name))
+        if isinstance(value, _PerRun):
+            dynamic[name] = value.factory
+        else:
+            values[name] = _harden(value)
+    view = make_view(module, values, dynamic)
+    with _views_lock:
+        return _views.setdefault(key, view)
+
+
+_MUTABLE = (dict, list, set, bytearray)
+
+
+def _harden(value: Any) -> Any:
+    """A class whose public class attributes hold shared mutable tables gets a
+    private subclass holding frozen copies (e.g. TextWrapper's translation
+    table), so item writes through the class cannot change the host's."""
+    if not isinstance(value, type) or value.__module__ == "builtins":
+        return value
+    frozen: dict[str, Any] = {}
+    for klass in value.__mro__:
+        for attr, item in vars(klass).items():
+            if attr.startswith("_") or attr in frozen or not isinstance(item, _MUTABLE):
+                continue
+            if isinstance(item, dict):
+                from types import MappingProxyType
+
+                frozen[attr] = MappingProxyType(dict(item))
+            elif isinstance(item, set):
+                frozen[attr] = frozenset(item)
+            else:
+                frozen[attr] = tuple(item)
+    if not frozen:
+        return value
+    frozen.update({"__module__": value.__module__, "__qualname__": value.__qualname__,
+                   "__doc__": value.__doc__})
+    return type(value.__name__, (value,), frozen)
+
+
+def is_own_function(value: object) -> bool:
+    return type(value) is FunctionType
+
+
+def math_module() -> Any:
+    return math
+
+
+def random_class() -> type[random.Random]:
+    return random.Random

@@ -1,0 +1,415 @@
+"""The membrane between host and script: plain data by value, the rest proxied.
+
+Plain data (``None``, ``bool``, ``int``, ``float``, ``complex``, ``str``,
+``bytes``, ``datetime.date/time/datetime/timedelta``, ``decimal.Decimal``,
+``fractions.Fraction``, and lists, tuples, dicts, sets and frozensets of
+plain data; exact types, never subclasses) crosses by value; mutable
+containers are copied both ways.  Any other host object reaches the script as
+a ``Proxy``: only the names its class declared with ``expose`` (or its
+``Grant``) pass, and what they return is plain data or proxied again.  What
+the script passes into a host callable must be plain data or a proxy of a
+host object: a script object never reaches host code, so trusted code never
+compares, hashes or formats a hostile object (Pedroni's boundary problem).
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime
+import decimal
+import fractions
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType, ModuleType
+from typing import Any, Final
+
+from .. import names
+from ..errors import AccessDenied, SafeCompileError
+
+SCALARS: Final[frozenset[type]] = frozenset(
+    {
+        type(None), bool, int, float, complex, str, bytes,
+        datetime.date, datetime.time, datetime.datetime, datetime.timedelta,
+        datetime.timezone, decimal.Decimal, fractions.Fraction,
+    }
+)
+CONTAINERS: Final[frozenset[type]] = frozenset({list, tuple, dict, set, frozenset})
+
+#: Deepest plain-data nesting that crosses the membrane.
+MAX_DEPTH: Final = 100
+
+#: Protocol hooks a host class may expose besides public names.
+EXPOSABLE_DUNDERS: Final[frozenset[str]] = frozenset(
+    {"__call__", "__getitem__", "__len__", "__iter__", "__contains__", "__str__"}
+)
+
+
+class NotPlain(Exception):
+    """Raised inside the copy when a value is not plain data."""
+
+
+def copy_plain(value: Any, depth: int = 0) -> Any:
+    """A deep copy of plain data, or NotPlain."""
+    kind = type(value)
+    if kind in SCALARS:
+        return value
+    if depth >= MAX_DEPTH:
+        raise NotPlain("nested too deeply")
+    if kind is list:
+        return [copy_plain(item, depth + 1) for item in value]
+    if kind is tuple:
+        return tuple([copy_plain(item, depth + 1) for item in value])
+    if kind is dict:
+        return {copy_plain(k, depth + 1): copy_plain(v, depth + 1) for k, v in value.items()}
+    if kind is set:
+        return {copy_plain(item, depth + 1) for item in value}
+    if kind is frozenset:
+        return frozenset([copy_plain(item, depth + 1) for item in value])
+    raise NotPlain(kind.__name__)
+
+
+def is_plain(value: Any) -> bool:
+    """Whether ``value`` is plain data (exact types, deep)."""
+    try:
+        copy_plain(value)
+    except NotPlain:
+        return False
+    return True
+
+
+# --- declarations -------------------------------------------------------------
+
+
+class Checker:
+    """What scripts may do with instances of one host class."""
+
+    __slots__ = ("construct", "readable", "writable")
+
+    def __init__(self, readable: Iterable[str] = (), writable: Iterable[str] = (),
+                 construct: bool = False) -> None:
+        readable = frozenset(readable)
+        writable = frozenset(writable)
+        for name in readable | writable:
+            if type(name) is not str:
+                raise TypeError("exposed names must be str")
+            if names.is_private(name) and name not in EXPOSABLE_DUNDERS:
+                raise ValueError(f"{name!r} cannot be exposed: underscore names are never exposed to scripts")
+            if names.is_internal_attribute(name):
+                raise ValueError(f"{name!r} cannot be exposed: it names interpreter internals")
+        self.readable = readable
+        self.writable = writable
+        self.construct = construct
+
+    def allows(self, name: str) -> bool:
+        return name in self.readable
+
+
+_OPAQUE: Final = Checker()
+_CALLABLE: Final = Checker(readable=("__call__",))
+_registry: dict[type, Checker] = {}
+_registry_lock = threading.Lock()
+_EXPOSED_MARK: Final = "_sc_exposed"
+
+
+def expose(target: Any, *attrs: str, writable: Iterable[str] = (), construct: bool = False) -> Any:
+    """Declare what scripts may read or call on a host class.
+
+    ``expose(Account, "name", "balance")`` declares names;
+    ``@expose`` on a method marks that method.  Everything undeclared is
+    denied.  Returns ``target`` so both forms work as decorators.
+    """
+    if isinstance(target, type):
+        marked = {
+            attr for klass in target.__mro__ for attr, value in vars(klass).items()
+            if getattr(value, _EXPOSED_MARK, False) is True
+        }
+        with _registry_lock:
+            previous = _registry.get(target)
+            readable = set(attrs) | marked | (previous.readable if previous else set())
+            writes = set(writable) | (previous.writable if previous else set())
+            _registry[target] = Checker(readable | writes, writes,
+                                        construct or bool(previous and previous.construct))
+        return target
+    if callable(target) and not attrs:
+        try:
+            setattr(target, _EXPOSED_MARK, True)
+        except (AttributeError, TypeError):
+            raise TypeError("@expose marks functions defined in a class body") from None
+        return target
+    raise TypeError("expose() takes a class and attribute names, or decorates a method")
+
+
+def checker_for(cls: type) -> Checker:
+    """The declared checker of ``cls`` (nearest declared class in its MRO)."""
+    for klass in cls.__mro__:
+        found = _registry.get(klass)
+        if found is not None:
+            return found
+    return _OPAQUE
+
+
+class Grant:
+    """One host object granted with its own declaration (overrides its class's)."""
+
+    __slots__ = ("checker", "obj")
+
+    def __init__(self, obj: Any, allow: Iterable[str] = (), writable: Iterable[str] = (),
+                 *, call: bool = False, construct: bool = False) -> None:
+        readable = set(allow)
+        if call:
+            readable.add("__call__")
+        self.obj = obj
+        self.checker = Checker(readable | set(writable), writable, construct)
+
+
+# --- exceptions ---------------------------------------------------------------
+
+
+def sanitize_exception(exc: BaseException) -> BaseException:
+    """A copy of a host-raised exception that carries no host objects.
+
+    The copy has the nearest builtin exception type, only plain scalar
+    arguments (others replaced by their type name), no traceback and no
+    ``obj``/``name`` attributes.
+    """
+    if isinstance(exc, SafeCompileError):
+        return exc.with_traceback(None)
+    kind: type[BaseException] = Exception
+    for klass in type(exc).__mro__:
+        if getattr(builtins, klass.__name__, None) is klass and issubclass(klass, Exception):
+            kind = klass
+            break
+    args = [arg if type(arg) in SCALARS else f"<{type(arg).__name__}>" for arg in exc.args]
+    try:
+        clean = kind(*args)
+    except Exception:
+        clean = Exception(*args)
+    clean.__cause__ = None
+    clean.__context__ = None
+    clean.__suppress_context__ = True
+    return clean
+
+
+# --- the proxy ----------------------------------------------------------------
+
+_NEW_TOKEN: Final = object()
+
+
+def _target(proxy: Proxy) -> Any:
+    return object.__getattribute__(proxy, "_sc_target")
+
+
+def _checker(proxy: Proxy) -> Checker:
+    return object.__getattribute__(proxy, "_sc_checker")  # type: ignore[no-any-return]
+
+
+def _deny(op: str, proxy: Proxy, name: str = "", why: str = "not exposed to scripts") -> AccessDenied:
+    what = f" {name!r}" if name else ""
+    return AccessDenied(f"cannot {op}{what} of {type_name_of_target(proxy)}: {why}")
+
+
+def type_name_of_target(proxy: Proxy) -> str:
+    target = _target(proxy)
+    if isinstance(target, type):
+        return f"class {target.__qualname__}"
+    return type(target).__qualname__
+
+
+class Proxy:
+    """A host object as the script sees it; the target is not reachable."""
+
+    __slots__ = ("_sc_checker", "_sc_target")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Proxy:
+        if len(args) != 3 or args[0] is not _NEW_TOKEN:
+            raise TypeError("cannot create 'Proxy' instances")
+        self = object.__new__(cls)
+        object.__setattr__(self, "_sc_target", args[1])
+        object.__setattr__(self, "_sc_checker", args[2])
+        return self
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("type 'Proxy' is not an acceptable base type")
+
+    def __getattribute__(self, name: str) -> Any:
+        if type(name) is not str:
+            raise AccessDenied("attribute name must be a str")
+        if name == "__class__":
+            return Proxy
+        if names.is_private(name) or names.is_internal_attribute(name):
+            raise _deny("read attribute", self, name, "underscore attributes of host objects are not available")
+        if not _checker(self).allows(name):
+            raise _deny("read attribute", self, name)
+        target = _target(self)
+        try:
+            value = getattr(target, name)
+        except Exception as exc:
+            raise sanitize_exception(exc) from None
+        return wrap_out(value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if type(name) is not str or names.is_private(name) or name not in _checker(self).writable:
+            raise _deny("set attribute", self, str(name) if type(name) is str else "")
+        setattr(_target(self), name, wrap_in(value))
+
+    def __delattr__(self, name: str) -> None:
+        raise _deny("delete attribute", self, str(name) if type(name) is str else "")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        target = _target(self)
+        checker = _checker(self)
+        allowed = checker.construct if isinstance(target, type) else checker.allows("__call__")
+        if not allowed:
+            raise _deny("call", self)
+        call_args = [wrap_in(arg) for arg in args]
+        call_kwargs = {str(key): wrap_in(value) for key, value in kwargs.items()}
+        try:
+            result = target(*call_args, **call_kwargs)
+        except Exception as exc:
+            raise sanitize_exception(exc) from None
+        return wrap_out(result)
+
+    def __getitem__(self, key: Any) -> Any:
+        if not _checker(self).allows("__getitem__"):
+            raise _deny("subscript", self)
+        try:
+            result = _target(self)[wrap_in(key)]
+        except Exception as exc:
+            raise sanitize_exception(exc) from None
+        return wrap_out(result)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise _deny("assign items", self)
+
+    def __delitem__(self, key: Any) -> None:
+        raise _deny("delete items", self)
+
+    def __len__(self) -> int:
+        if not _checker(self).allows("__len__"):
+            raise _deny("take len()", self)
+        return len(_target(self))
+
+    def __iter__(self) -> Any:
+        if not _checker(self).allows("__iter__"):
+            raise _deny("iterate", self)
+        try:
+            items = list(iter(_target(self)))
+        except Exception as exc:
+            raise sanitize_exception(exc) from None
+        return iter([wrap_out(item) for item in items])
+
+    def __contains__(self, item: Any) -> bool:
+        if not _checker(self).allows("__contains__"):
+            raise _deny("test membership", self)
+        return bool(wrap_in(item) in _target(self))
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Proxy) and _target(self) is _target(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((Proxy, id(_target(self))))
+
+    def __repr__(self) -> str:
+        return f"<{type_name_of_target(self)} (host object)>"
+
+    def __str__(self) -> str:
+        if _checker(self).allows("__str__"):
+            text = str(_target(self))
+            return str.__str__(text)
+        return self.__repr__()
+
+    def __format__(self, spec: str) -> str:
+        return format(self.__str__(), spec)
+
+    def __reduce__(self) -> Any:
+        raise _deny("pickle or copy", self)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise _deny("pickle or copy", self)
+
+    def __dir__(self) -> Iterable[str]:
+        return sorted(name for name in _checker(self).readable if not name.startswith("_"))
+
+
+def make_proxy(target: Any, checker: Checker) -> Proxy:
+    return Proxy(_NEW_TOKEN, target, checker)
+
+
+def unwrap(proxy: Proxy) -> Any:
+    """The host object behind ``proxy`` (host side only; never given to scripts)."""
+    return _target(proxy)
+
+
+def is_proxy(value: object) -> bool:
+    return type(value) is Proxy
+
+
+# --- crossing -------------------------------------------------------------------
+
+
+def admit(value: Any) -> Any:
+    """A grant as the script will see it."""
+    if isinstance(value, Grant):
+        return make_proxy(value.obj, value.checker)
+    if type(value) is Proxy:
+        return value
+    try:
+        return copy_plain(value)
+    except NotPlain:
+        pass
+    if isinstance(value, ModuleType):
+        raise TypeError(
+            "modules cannot be granted to scripts; let the policy allow the import, "
+            "or grant the functions you mean to share"
+        )
+    if isinstance(value, type):
+        return make_proxy(value, checker_for(value))
+    if callable(value) and _is_plain_function(value):
+        return make_proxy(value, _CALLABLE)
+    return make_proxy(value, checker_for(type(value)))
+
+
+def _is_plain_function(value: Any) -> bool:
+    kind = type(value).__name__
+    return kind in ("function", "builtin_function_or_method", "method", "functools.partial", "partial")
+
+
+def wrap_out(value: Any) -> Any:
+    """A value a host attribute or call produced, as the script will see it."""
+    if type(value) is Proxy:
+        return value
+    try:
+        return copy_plain(value)
+    except NotPlain:
+        pass
+    if isinstance(value, ModuleType):
+        return make_proxy(value, _OPAQUE)
+    if callable(value) and _is_plain_function(value):
+        # A bound method of an exposed attribute, or a function it returned.
+        return make_proxy(value, _CALLABLE)
+    if isinstance(value, type):
+        return make_proxy(value, checker_for(value))
+    return make_proxy(value, checker_for(type(value)))
+
+
+def wrap_in(value: Any) -> Any:
+    """A value the script passes to host code: a proxy's target, or plain data."""
+    if type(value) is Proxy:
+        return _target(value)
+    try:
+        return copy_plain(value)
+    except NotPlain as exc:
+        raise AccessDenied(
+            f"cannot pass a {type(value).__name__} to host code: only plain data "
+            f"(numbers, strings, lists, dicts, ...) and host objects cross ({exc})"
+        ) from None
+
+
+ExportHook = Callable[[Any], Any]
+FROZEN: Final[Mapping[str, Any]] = MappingProxyType({})

@@ -1,0 +1,104 @@
+"""Policy: what a script may import, which builtins it gets, its budgets."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from .limits import Limits
+
+#: Modules a script may import under the default policy.  Each is seen
+#: through a read-only view with a per-name allowlist (guards/imports.py).
+DEFAULT_MODULES: frozenset[str] = frozenset(
+    {
+        "math", "cmath", "decimal", "fractions", "statistics", "random",
+        "string", "re", "json", "datetime", "itertools", "functools",
+        "collections", "heapq", "bisect", "textwrap", "operator",
+        "dataclasses", "enum", "typing",
+    }
+)
+
+
+def _frozen_sources(sources: Mapping[str, str] | None) -> Mapping[str, str]:
+    items = dict(sources or {})
+    for name, text in items.items():
+        if type(name) is not str or not name.isidentifier():
+            raise TypeError("Policy.sources keys must be module names (identifiers)")
+        if type(text) is not str:
+            raise TypeError("Policy.sources values must be source text (str)")
+    return MappingProxyType(items)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What scripts compiled and run under it may do.
+
+    modules: importable modules (names from the views the library knows;
+        see ``safecompile.guards.imports.KNOWN_MODULES``).
+    sources: restricted-source modules the host offers by name; each is
+        compiled like a script under this same policy.
+    builtins: extra names added to the builtins of every run (host values;
+        they cross the membrane like grants).
+    limits: the budgets of every run.
+    script_name: the script's ``__name__`` (also the ``__module__`` of its
+        classes).
+    ignore: rule codes (or prefixes) that ``compile_restricted`` does not
+        enforce; empty by default.
+    isolation: ``"none"`` or ``"process"``.
+    """
+
+    modules: frozenset[str] = DEFAULT_MODULES
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    builtins: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    limits: Limits = field(default_factory=Limits)
+    script_name: str = "script"
+    ignore: frozenset[str] = frozenset()
+    isolation: Literal["none", "process"] = "none"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "modules", frozenset(self.modules))
+        object.__setattr__(self, "ignore", frozenset(self.ignore))
+        object.__setattr__(self, "sources", _frozen_sources(self.sources))
+        object.__setattr__(self, "builtins", MappingProxyType(dict(self.builtins)))
+        if not isinstance(self.limits, Limits):
+            raise TypeError("Policy.limits must be a Limits instance")
+        if type(self.script_name) is not str or not self.script_name.isidentifier():
+            raise TypeError("Policy.script_name must be an identifier")
+        if self.isolation not in ("none", "process"):
+            raise ValueError("Policy.isolation must be 'none' or 'process'")
+
+    def cache_key(self) -> tuple[Any, ...]:
+        """What compiled code depends on (limits and builtins do not change it)."""
+        return (
+            self.modules,
+            tuple(sorted(self.sources.items())),
+            self.ignore,
+            self.script_name,
+            self.limits.source,
+        )
+
+    def with_modules(self, *names: str) -> Policy:
+        """Return a copy that also allows importing ``names``."""
+        return _replace(self, modules=self.modules | frozenset(names))
+
+    def with_limits(self, **limits: Any) -> Policy:
+        """Return a copy whose limits have ``limits`` applied."""
+        return _replace(self, limits=self.limits.merged(**limits))
+
+    def ignoring(self, codes: Iterable[str]) -> Policy:
+        """Return a copy that does not enforce the rule ``codes`` (or prefixes)."""
+        return _replace(self, ignore=self.ignore | frozenset(codes))
+
+    def ignores(self, code: str) -> bool:
+        """Return whether the rule ``code`` is switched off by this policy."""
+        return any(code.startswith(prefix) for prefix in self.ignore)
+
+
+def _replace(policy: Policy, **changes: Any) -> Policy:
+    return dataclasses.replace(policy, **changes)
+
+
+DEFAULT_POLICY = Policy()

@@ -1,0 +1,549 @@
+"""Run compiled code: namespace, budgets, imports, errors, values out.
+
+``execute`` builds a fresh run (builtins, guards bound to a fresh budget, the
+script's globals), runs the code in a copied ``contextvars`` context with a
+fresh ``decimal`` context, maps every way the run can end onto the public
+errors, and hands back a ``Result`` whose values cross the membrane.
+"""
+
+from __future__ import annotations
+
+import builtins as _builtins
+import contextvars
+import decimal
+import operator
+import random
+import threading
+import types
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import names
+from .compiler import CACHE, Compiled
+from .errors import (
+    AccessDenied,
+    CompileRejected,
+    ImportDenied,
+    LimitExceeded,
+    SafeCompileError,
+    ScriptError,
+)
+from .guards import membrane
+from .guards.access import Ownership, guards_for, type_name
+from .guards.budget import RunBudget
+from .guards.builtins import make_builtins, operand_guards
+from .guards.imports import CURRENT, stdlib_view
+from .guards.modules import ModuleView, allowed_names, make_view, view_names
+from .limits import Limits, Usage
+from .policy import Policy
+
+try:  # the allocator hook is C only; without it memory is not accounted
+    from .guards import _memory
+except ImportError:  # pragma: no cover - depends on the build
+    _memory = None  # type: ignore[assignment]
+
+
+@dataclass
+class Result:
+    """What a run produced: printed text, top-level names, budget usage."""
+
+    output: str
+    namespace: dict[str, Any]
+    usage: Usage
+    value: Any = None
+
+
+@dataclass
+class _Modules:
+    views: dict[str, Any] = field(default_factory=dict)
+    loading: set[str] = field(default_factory=set)
+
+
+_AUG_OPS: dict[str, Callable[[Any, Any], Any]] = {"**": operator.pow, "<<": operator.lshift}
+
+
+class _Writer:
+    """``__sc_write__(obj)``: the target of attribute writes in complex targets."""
+
+    __slots__ = ("_obj", "_run")
+    _obj: Any
+    _run: RunState
+
+    def __init__(self, obj: Any, run: RunState) -> None:
+        object.__setattr__(self, "_obj", obj)
+        object.__setattr__(self, "_run", run)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._run.guards.getattr(self._obj, name)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._run.guards.setattr(self._obj, name, value)
+
+    def __delitem__(self, name: str) -> None:
+        self._run.guards.delattr(self._obj, name)
+
+
+class RunState:
+    """One run: its budget, builtins, globals and per-run module state."""
+
+    def __init__(self, compiled: Compiled, policy: Policy, limits: Limits) -> None:
+        self.compiled = compiled
+        self.policy = policy
+        self.limits = limits
+        self.guards = guards_for(policy.script_name)
+        self.ownership: Ownership = self.guards.ownership
+        self.modules = _Modules()
+        self._rng: random.Random | None = None
+        self._decimal_templates: dict[str, decimal.Context] | None = None
+        self.lock = threading.RLock()
+        self.globals: dict[str, Any] = {"__name__": policy.script_name, "__doc__": None}
+        self.builtins: dict[str, Any] = {}
+        self.granted: dict[str, Any] = {}
+        self.budget = self.arm()
+
+    # -- per-run pieces ------------------------------------------------------
+    def arm(self) -> RunBudget:
+        """Bind a fresh budget into the builtins and the emitted names."""
+        budget = RunBudget(self.limits)
+        self.budget = budget
+        self.operand = operand_guards(budget)
+        extra = {name: membrane.admit(value) for name, value in self.policy.builtins.items()}
+        table = make_builtins(budget, self.guards, self.build_class, extra)
+        self.builtins.clear()
+        self.builtins.update(table)
+        guards = self.guards
+        pow_guard = self.operand["pow"]
+        self.globals.update({
+            "__builtins__": self.builtins,
+            names.GETATTR: guards.getattr,
+            names.SETATTR: self.setattr_value_first,
+            names.WRITE: self.writer,
+            names.IMPORT: self.import_module,
+            names.IMPORT_FROM: self.import_from,
+            names.ITER: budget.iterate,
+            names.TICK: budget.tick,
+            names.ENTER: budget.enter,
+            names.POW: pow_guard,
+            names.LSHIFT: self.operand["lshift"],
+            names.AUG_ITEM: self.aug_item,
+        })
+        return budget
+
+    def rng(self) -> random.Random:
+        if self._rng is None:
+            self._rng = random.Random()  # noqa: S311 - the scripts' own random module
+        return self._rng
+
+    def decimal_templates(self) -> dict[str, decimal.Context]:
+        if self._decimal_templates is None:
+            self._decimal_templates = {
+                "DefaultContext": decimal.DefaultContext.copy(),
+                "BasicContext": decimal.BasicContext.copy(),
+                "ExtendedContext": decimal.ExtendedContext.copy(),
+            }
+        return self._decimal_templates
+
+    # -- guards bound to this run --------------------------------------------------
+    def setattr_value_first(self, value: Any, obj: Any, name: str) -> None:
+        self.guards.setattr(obj, name, value)
+
+    def writer(self, obj: Any) -> _Writer:
+        return _Writer(obj, self)
+
+    def aug_item(self, container: Any, key: Any, op: str, value: Any) -> None:
+        current = container[key]
+        if op == "**":
+            container[key] = self.operand["pow"](current, value)
+        else:
+            container[key] = self.operand["lshift"](current, value)
+
+    def build_class(self, func: Any, name: Any, *bases: Any, **kwargs: Any) -> Any:
+        """``__build_class__`` without keywords, metaclasses or host bases."""
+        if kwargs:
+            raise AccessDenied("class keywords (metaclass=...) are not available to scripts")
+        for base in bases:
+            if membrane.is_proxy(base) or isinstance(base, ModuleView):
+                raise AccessDenied(f"class {name!s} cannot derive from a host object or module")
+            if not isinstance(base, type) and not hasattr(type(base), "__mro_entries__"):
+                raise AccessDenied(f"class {name!s} cannot derive from a {type(base).__name__}")
+        cls = _builtins.__build_class__(func, name, *bases)
+        if isinstance(cls, type) and issubclass(cls, BaseExceptionGroup):
+            overridden = names.EXCEPTION_GROUP_TRUSTED & set(vars(cls))
+            if overridden:
+                # CVE-2025-22153: except* trusts what split() returns.
+                raise AccessDenied(
+                    f"class {name!s} may not override {', '.join(sorted(overridden))}() "
+                    "of exception groups: except* relies on the builtin method"
+                )
+        return cls
+
+    def import_module(self, name: Any, bind_top: bool = False) -> Any:
+        """``import name``: a read-only view of an allowed module."""
+        if type(name) is not str:
+            raise ImportDenied("module names must be str")
+        view = self.modules.views.get(name)
+        if view is not None:
+            return view
+        policy = self.policy
+        if name in policy.sources:
+            view = self._load_source_module(name)
+        elif name in policy.modules and allowed_names(name) is not None:
+            view = stdlib_view(name, policy.script_name)
+        else:
+            raise ImportDenied(f"import of module {name!r} is not allowed in scripts")
+        self.modules.views[name] = view
+        return view
+
+    def import_from(self, module: Any, wanted: tuple[str, ...]) -> tuple[Any, ...]:
+        """``from module import a, b``."""
+        view = self.import_module(module)
+        values = []
+        for name in wanted:
+            if type(name) is not str or name.startswith("_") or name not in view_names(view):
+                raise ImportDenied(f"cannot import name {name!r} from {module!r}: not available to scripts")
+            values.append(getattr(view, name))
+        return tuple(values)
+
+    def _load_source_module(self, name: str) -> Any:
+        if name in self.modules.loading:
+            raise ImportDenied(f"circular import of module {name!r}")
+        self.modules.loading.add(name)
+        try:
+            compiled = CACHE.get(self.policy.sources[name], f"<module {name}>", "exec", self.policy)
+            namespace: dict[str, Any] = {
+                "__name__": self.policy.script_name, "__doc__": None,
+            }
+            namespace.update({k: v for k, v in self.globals.items() if k.startswith(names.EMITTED_PREFIX)})
+            namespace["__builtins__"] = self.builtins
+            exec(compiled.code, namespace)
+        finally:
+            self.modules.loading.discard(name)
+        public = {k: v for k, v in namespace.items() if not k.startswith("_")}
+        return make_view(name, public)
+
+    # -- running ---------------------------------------------------------------------
+    def run_in_context(self, function: Callable[[], Any]) -> Any:
+        """Run ``function`` as part of this run (context, decimal, memory)."""
+        context = contextvars.copy_context()
+        return context.run(self._enter_and_run, function)
+
+    def _enter_and_run(self, function: Callable[[], Any]) -> Any:
+        CURRENT.set(self)
+        decimal.setcontext(decimal.Context())
+        memory = _memory
+        limit = self.limits.memory
+        if memory is not None:
+            memory.begin(-1 if limit is None else limit)
+        try:
+            return function()
+        finally:
+            if memory is not None:
+                used, peak, exceeded = memory.end()
+                self.budget.memory_used = used
+                self.budget.memory_peak = max(self.budget.memory_peak, peak)
+                if exceeded:
+                    self.budget.exceed("memory", limit, peak)
+
+    def usage(self) -> Usage:
+        budget = self.budget
+        return Usage(
+            steps=budget.counter.steps,
+            seconds=round(budget.elapsed(), 6),
+            memory=budget.memory_peak,
+            recursion=0,
+            output=budget.output_used,
+        )
+
+    def export(self, value: Any, depth: int = 0) -> Any:
+        """A value going to the host: plain data as is, script objects as handles."""
+        kind = type(value)
+        if kind in membrane.SCALARS:
+            return value
+        if membrane.is_proxy(value):
+            return membrane.unwrap(value)
+        if isinstance(value, ModuleView):
+            return value
+        if depth < membrane.MAX_DEPTH:
+            if kind is list:
+                return [self.export(item, depth + 1) for item in value]
+            if kind is tuple:
+                return tuple(self.export(item, depth + 1) for item in value)
+            if kind is dict:
+                # Keys must already be plain: hashing a handle would run script code.
+                if all(type(k) in membrane.SCALARS for k in value):
+                    return {k: self.export(v, depth + 1) for k, v in value.items()}
+            elif kind in (set, frozenset) and membrane.is_plain(value):
+                return membrane.copy_plain(value)
+        return ScriptObject(value, self)
+
+
+# --- results and errors ---------------------------------------------------------------
+
+
+def _script_codes(code: types.CodeType) -> set[types.CodeType]:
+    found = {code}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found |= _script_codes(const)
+    return found
+
+
+def _script_traceback(tb: types.TracebackType | None, codes: set[types.CodeType]) -> types.TracebackType | None:
+    """The traceback entries of the script's own code only."""
+    kept: list[types.TracebackType] = []
+    while tb is not None:
+        if tb.tb_frame.f_code in codes:
+            kept.append(tb)
+        tb = tb.tb_next
+    result: types.TracebackType | None = None
+    for entry in reversed(kept):
+        result = types.TracebackType(result, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return result
+
+
+def _safe_text(exc: BaseException) -> str:
+    try:
+        text: object = str(exc)
+    except BaseException:
+        return f"<unprintable {type(exc).__name__}>"
+    if type(text) is not str:
+        # str() can hand back a str subclass made by the script's __str__.
+        return str.__str__(text) if isinstance(text, str) else "<unprintable>"
+    return text[:2000]
+
+
+def _last_line(tb: types.TracebackType | None) -> int | None:
+    line = None
+    while tb is not None:
+        line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _limit_from(run: RunState) -> LimitExceeded:
+    spent = run.budget.spent
+    assert spent is not None
+    limit, allowed, used = spent
+    error = LimitExceeded(limit, allowed, used)
+    error.usage = run.usage()  # type: ignore[attr-defined]
+    error.output = run.budget.output()  # type: ignore[attr-defined]
+    return error
+
+
+def _fail(run: RunState, exc: BaseException) -> SafeCompileError:
+    """The public error for an exception that ended the run."""
+    codes = _script_codes(run.compiled.code)
+    if (run.budget.spent is not None and not isinstance(exc, AccessDenied | CompileRejected)) or isinstance(exc, LimitExceeded):
+        if run.budget.spent is None:
+            assert isinstance(exc, LimitExceeded)
+            run.budget.exceed(exc.limit, exc.allowed, exc.used)
+        error: SafeCompileError = _limit_from(run)
+    elif isinstance(exc, RecursionError):
+        run.budget.exceed("recursion", run.limits.recursion, "interpreter limit",
+                          "nesting too deep for the interpreter")
+        error = _limit_from(run)
+    elif isinstance(exc, MemoryError):
+        run.budget.exceed("memory", run.limits.memory, "allocation refused")
+        error = _limit_from(run)
+    elif isinstance(exc, SafeCompileError):
+        error = type(exc).__new__(type(exc))
+        error.__dict__.update(exc.__dict__)
+        error.args = exc.args
+        error.output = run.budget.output()  # type: ignore[attr-defined]
+    else:
+        text = _safe_text(exc)
+        kind = type(exc).__name__
+        if type(kind) is not str:
+            kind = "Exception"
+        line = _last_line(_script_traceback(exc.__traceback__, codes))
+        where = f" (line {line})" if line else ""
+        message = f"{kind}: {text}{where}" if text else f"{kind}{where}"
+        error = ScriptError(message, kind, run.budget.output())
+        cause = membrane.sanitize_exception(exc)
+        if not cause.args and text:
+            cause.args = (text,)
+        cause.__traceback__ = _script_traceback(exc.__traceback__, codes)
+        error.__cause__ = cause
+    error.__traceback__ = None
+    error.__suppress_context__ = True
+    return error
+
+
+def _run_guarded(run: RunState, function: Callable[[], Any]) -> Any:
+    """Run ``function`` in ``run``; raise only public errors."""
+    failure: SafeCompileError | None = None
+    outcome: Any = None
+    try:
+        outcome = run.run_in_context(function)
+    except BaseException as exc:
+        failure = _fail(run, exc)
+        del exc
+    if failure is None and run.budget.spent is not None:
+        failure = _limit_from(run)
+    if failure is not None:
+        raise failure
+    return outcome
+
+
+def _admit_grants(run: RunState, grants: Mapping[str, Any] | None) -> None:
+    if grants is None:
+        return
+    if not isinstance(grants, Mapping):
+        raise TypeError("grants must be a mapping of names to values")
+    for name, value in grants.items():
+        if type(name) is not str or not name.isidentifier() or name.startswith("__"):
+            raise TypeError(f"grant names must be identifiers without leading '__', not {name!r}")
+        admitted = membrane.admit(value)
+        run.granted[name] = admitted
+        run.globals[name] = admitted
+
+
+def execute(compiled: Compiled, grants: Mapping[str, Any] | None, policy: Policy,
+            limits: Limits | None = None) -> Result:
+    """Run exec-mode code; return its Result or raise a public error."""
+    run = RunState(compiled, policy, limits or policy.limits)
+    _admit_grants(run, grants)
+    code = compiled.code
+    glb = run.globals
+
+    def body() -> None:
+        exec(code, glb)
+
+    _run_guarded(run, body)
+    output, usage = run.budget.output(), run.usage()
+    namespace = {
+        key: run.export(value) for key, value in glb.items()
+        if not key.startswith("__") and not (key in run.granted and value is run.granted[key])
+    }
+    return Result(output, namespace, usage)
+
+
+def evaluate(compiled: Compiled, names_: Mapping[str, Any] | None, policy: Policy,
+             limits: Limits | None = None) -> Any:
+    """Run eval-mode code; return its value (exported) or raise."""
+    run = RunState(compiled, policy, limits or policy.limits)
+    _admit_grants(run, names_)
+    code = compiled.code
+    glb = run.globals
+
+    def body() -> Any:
+        return eval(code, glb)  # noqa: S307 - compiled, checked code
+
+    value = _run_guarded(run, body)
+    return run.export(value)
+
+
+# --- handles: script objects as the host sees them -----------------------------------
+
+
+class ScriptObject:
+    """A script's object handed to the host.
+
+    Every operation the host performs on it (call, ``repr``, ``str``,
+    ``format``, ``bool``, iteration, comparison, hashing, attribute reads)
+    runs the script's code under a fresh budget of the run's policy, and what
+    comes back crosses the membrane again.
+    """
+
+    __slots__ = ("_sc_obj", "_sc_run")
+
+    def __init__(self, obj: Any, run: RunState) -> None:
+        object.__setattr__(self, "_sc_obj", obj)
+        object.__setattr__(self, "_sc_run", run)
+
+    def _invoke(self, function: Callable[..., Any], *args: Any) -> Any:
+        run: RunState = object.__getattribute__(self, "_sc_run")
+        obj = object.__getattribute__(self, "_sc_obj")
+        with run.lock:
+            run.arm()
+            return _run_guarded(run, lambda: function(obj, *args))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        run: RunState = object.__getattribute__(self, "_sc_run")
+        admitted = [membrane.admit(arg) for arg in args]
+        admitted_kw = {k: membrane.admit(v) for k, v in kwargs.items()}
+        result = self._invoke(lambda obj: obj(*admitted, **admitted_kw))
+        return run.export(result)
+
+    def __repr__(self) -> str:
+        return str.__str__(self._invoke(_text_of, repr))
+
+    def __str__(self) -> str:
+        return str.__str__(self._invoke(_text_of, str))
+
+    def __format__(self, spec: str) -> str:
+        return str.__str__(self._invoke(lambda obj: _text_of(obj, lambda o: format(o, spec))))
+
+    def __bool__(self) -> bool:
+        return bool(self._invoke(lambda obj: bool(obj)))
+
+    def __len__(self) -> int:
+        return int(self._invoke(lambda obj: len(obj)))
+
+    def __iter__(self) -> Iterator[Any]:
+        run: RunState = object.__getattribute__(self, "_sc_run")
+        iterator = self._invoke(lambda obj: iter(obj))
+        while True:
+            try:
+                item = self._invoke_on(iterator, next)
+            except ScriptError as exc:
+                if exc.type_name == "StopIteration":
+                    return
+                raise
+            yield run.export(item)
+
+    def _invoke_on(self, target: Any, function: Callable[[Any], Any]) -> Any:
+        run: RunState = object.__getattribute__(self, "_sc_run")
+        with run.lock:
+            run.arm()
+            return _run_guarded(run, lambda: function(target))
+
+    def __eq__(self, other: object) -> bool:
+        other = _unhandle(other)
+        return bool(self._invoke(lambda obj: obj == other))
+
+    def __lt__(self, other: object) -> bool:
+        other = _unhandle(other)
+        return bool(self._invoke(lambda obj: obj < other))
+
+    def __le__(self, other: object) -> bool:
+        other = _unhandle(other)
+        return bool(self._invoke(lambda obj: obj <= other))
+
+    def __gt__(self, other: object) -> bool:
+        other = _unhandle(other)
+        return bool(self._invoke(lambda obj: obj > other))
+
+    def __ge__(self, other: object) -> bool:
+        other = _unhandle(other)
+        return bool(self._invoke(lambda obj: obj >= other))
+
+    def __hash__(self) -> int:
+        return int(self._invoke(lambda obj: hash(obj)))
+
+    def __getattr__(self, name: str) -> Any:
+        run: RunState = object.__getattribute__(self, "_sc_run")
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return run.export(self._invoke(lambda obj: run.guards.getattr(obj, name)))
+
+
+def _text_of(obj: Any, function: Callable[[Any], Any]) -> str:
+    text = function(obj)
+    if type(text) is not str:
+        raise TypeError("__repr__/__str__ returned a non-string")
+    return text
+
+
+def _unhandle(value: object) -> Any:
+    if type(value) is ScriptObject:
+        return object.__getattribute__(value, "_sc_obj")
+    try:
+        return membrane.copy_plain(value)
+    except membrane.NotPlain:
+        raise AccessDenied("a script object can only be compared with plain data or script objects") from None
+
+
+def type_name_of(value: object) -> str:
+    return type_name(value)

@@ -1,0 +1,51 @@
+"""Helpers the rewrite units share: emitting guard calls with user locations."""
+
+from __future__ import annotations
+
+import ast
+from typing import ClassVar, TypeVar
+
+N = TypeVar("N", bound=ast.AST)
+
+
+class Unit:
+    """One rewrite concern.  ``rewrite`` gets a node whose children are done.
+
+    A unit returns the node to keep (the same node, changed in place, or a
+    replacement).  Units never decide policy and never recurse: the walker
+    in ``transformers/__init__.py`` does.
+    """
+
+    nodes: ClassVar[tuple[type[ast.AST], ...]] = ()
+
+    def rewrite(self, node: ast.AST) -> ast.AST:
+        raise NotImplementedError
+
+
+def located(new: N, old: ast.AST) -> N:
+    """Give ``new`` and its location-less descendants ``old``'s location."""
+    return ast.copy_location(new, old)
+
+
+def name(ident: str, where: ast.AST) -> ast.Name:
+    node = ast.Name(id=ident, ctx=ast.Load())
+    return ast.copy_location(node, where)
+
+
+def const(value: str | bool | int, where: ast.AST) -> ast.Constant:
+    return ast.copy_location(ast.Constant(value=value), where)
+
+
+def call(func: str, args: list[ast.expr], where: ast.AST) -> ast.Call:
+    """``func(*args)`` located at ``where``."""
+    node = ast.Call(func=name(func, where), args=args, keywords=[])
+    return ast.copy_location(node, where)
+
+
+def is_emitted(node: ast.AST, func: str) -> bool:
+    """Whether ``node`` is a call of the emitted guard ``func``."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == func
+    )
