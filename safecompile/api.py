@@ -9,7 +9,7 @@ from .compiler import CACHE, Compiled, Mode
 from .errors import Violation
 from .limits import Limits
 from .policy import DEFAULT_POLICY, Policy
-from .runtime import Result, evaluate, execute
+from .runtime import Result, evaluate, execute, make_fast_formula
 
 
 def _limits(policy: Policy, limits: Limits | Mapping[str, Any] | None) -> Limits:
@@ -45,6 +45,10 @@ class Script:
     def run(self, grants: Mapping[str, Any] | None = None, *,
             limits: Limits | Mapping[str, Any] | None = None) -> Any:
         """Run with ``grants``: a Result (exec mode) or the value (eval mode)."""
+        return self._run(grants, limits=limits)
+
+    def _run(self, grants: Mapping[str, Any] | None = None, *,
+             limits: Limits | Mapping[str, Any] | None = None) -> Any:
         effective = _limits(self.policy, limits)
         if self._compiled.mode == "eval":
             return evaluate(self._compiled, grants, self.policy, effective)
@@ -53,9 +57,22 @@ class Script:
 
 class Formula(Script):
     """An eval-mode script: ``run(names)`` returns the value; ``inputs`` lists
-    the names the expression reads (for dependency graphs)."""
+    the names the expression reads (for dependency graphs).
 
-    __slots__ = ()
+    Expressions made of names, constants, operators, comparisons,
+    conditionals, subscripts and calls of simple builtins take a fast path:
+    ``run`` is then the evaluation itself, with the caller's mapping as
+    locals and no per-call namespace, budget or result object.
+    """
+
+    __slots__ = ("run",)
+
+    def __init__(self, compiled: Compiled, policy: Policy) -> None:
+        super().__init__(compiled, policy)
+        if compiled.fast:
+            self.run = make_fast_formula(compiled, policy, self._run)
+        else:
+            self.run = self._run
 
     @property
     def inputs(self) -> frozenset[str]:

@@ -34,6 +34,8 @@ class Compiled:
     source: str
     names_read: frozenset[str]
     warnings: tuple[Violation, ...]
+    #: eval mode only: the expression can take the formula fast path.
+    fast: bool = False
 
 
 def _syntax_violation(exc: SyntaxError) -> Violation:
@@ -99,6 +101,45 @@ def future_flags(tree: ast.Module | ast.Expression) -> int:
     return flags
 
 
+#: Builtins a fast-path formula may call: each is bounded by the size of its
+#: arguments (no iteration of lazy sources, no script code, no budget needed).
+FAST_BUILTINS: frozenset[str] = frozenset(
+    """abs all any bool complex dict divmod float frozenset int isinstance len
+    list max min pow round set sorted str sum tuple""".split()
+)
+
+_FAST_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression, ast.Name, ast.Load, ast.Constant, ast.BinOp, ast.UnaryOp,
+    ast.BoolOp, ast.Compare, ast.IfExp, ast.Subscript, ast.Slice, ast.Tuple,
+    ast.List, ast.Set, ast.Dict, ast.Call, ast.keyword, ast.operator,
+    ast.unaryop, ast.boolop, ast.cmpop,
+)
+
+
+def fast_formula(tree: ast.Expression) -> bool:
+    """Whether an expression can run without a budget (the formula fast path).
+
+    SAFETY: allowed are names, constants, operators, comparisons, conditional
+    expressions, subscripts, displays and calls of FAST_BUILTINS by name.
+    There is no loop, comprehension, lambda, attribute, walrus or call of
+    anything else, so the expression runs no script code and iterates only
+    over values it was given; ``**``/``<<`` keep their operand guards and
+    allocations stay under the memory budget.  Attribute reads are excluded
+    because fast-path inputs are not proxied.
+    """
+    for node in ast.walk(tree):
+        if not isinstance(node, _FAST_NODES):
+            return False
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in FAST_BUILTINS):
+                return False
+            if any(isinstance(arg, ast.Starred) for arg in node.args):
+                return False
+            if any(kw.arg is None or kw.arg == "key" for kw in node.keywords):
+                return False
+    return True
+
+
 def _names_read(tree: ast.AST) -> frozenset[str]:
     return frozenset(
         node.id for node in ast.walk(tree)
@@ -123,6 +164,7 @@ def compile_source(source: object, filename: str, mode: Mode, policy: Policy) ->
         raise CompileRejected(refusing, filename)
     flags = future_flags(tree)
     names_read = _names_read(tree) if mode == "eval" else frozenset()
+    fast = mode == "eval" and fast_formula(tree)
     try:
         rewritten = transformers.rewrite(tree)
         code = compile(rewritten, filename, mode, flags=flags, dont_inherit=True)
@@ -131,7 +173,7 @@ def compile_source(source: object, filename: str, mode: Mode, policy: Policy) ->
     except SyntaxError as exc:  # the compiler's own late checks
         raise CompileRejected([_syntax_violation(exc)], filename) from None
     return Compiled(code, filename, mode, text, names_read,
-                    tuple(v for v in found if v.code in ADVISORY))
+                    tuple(v for v in found if v.code in ADVISORY), fast)
 
 
 class CompileCache:

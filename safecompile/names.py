@@ -20,13 +20,14 @@ IMPORT_FROM: Final = "__sc_import_from__"  # __sc_import_from__("module", ("a", 
 ITER: Final = "__sc_iter__"              # for-loop and comprehension iterables
 TICK: Final = "__sc_tick__"              # while-loop tests
 ENTER: Final = "__sc_enter__"            # function entries (steps + recursion)
+ENTER_METHOD: Final = "__sc_enter_method__"  # method entries: also checks `self` is the script's
 POW: Final = "__sc_pow__"                # a ** b
 LSHIFT: Final = "__sc_lshift__"          # a << b
 AUG_ITEM: Final = "__sc_aug_item__"      # a[i] **= b / a[i] <<= b
 
 EMITTED: Final[frozenset[str]] = frozenset(
-    {GETATTR, SETATTR, WRITE, IMPORT, IMPORT_FROM, ITER, TICK, ENTER, POW,
-     LSHIFT, AUG_ITEM}
+    {GETATTR, SETATTR, WRITE, IMPORT, IMPORT_FROM, ITER, TICK, ENTER,
+     ENTER_METHOD, POW, LSHIFT, AUG_ITEM}
 )
 EMITTED_PREFIX: Final = "__sc_"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins as _builtins
 import contextvars
 import decimal
+import fractions
 import operator
 import random
 import threading
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import names
-from .compiler import CACHE, Compiled
+from .compiler import CACHE, FAST_BUILTINS, Compiled
 from .errors import (
     AccessDenied,
     CompileRejected,
@@ -32,11 +33,16 @@ from .errors import (
 from .guards import membrane
 from .guards.access import Ownership, guards_for, type_name
 from .guards.budget import RunBudget
-from .guards.builtins import make_builtins, operand_guards
+from .guards.builtins import EXCEPTION_NAMES, make_builtins, operand_guards
 from .guards.imports import CURRENT, stdlib_view
 from .guards.modules import ModuleView, allowed_names, make_view, view_names
 from .limits import Limits, Usage
 from .policy import Policy
+
+# Imported with the library, not on a script's first `import re`: importing
+# `regex` registers its pattern type with copyreg, and that must not happen
+# during a run (the host's state is unchanged by runs).
+from .guards import regex as _regex_view  # noqa: F401
 
 try:  # the allocator hook is C only; without it memory is not accounted
     from .guards import _memory
@@ -124,6 +130,7 @@ class RunState:
             names.ITER: budget.iterate,
             names.TICK: budget.tick,
             names.ENTER: budget.enter,
+            names.ENTER_METHOD: self.enter_method,
             names.POW: pow_guard,
             names.LSHIFT: self.operand["lshift"],
             names.AUG_ITEM: self.aug_item,
@@ -147,6 +154,17 @@ class RunState:
     # -- guards bound to this run --------------------------------------------------
     def setattr_value_first(self, value: Any, obj: Any, name: str) -> None:
         self.guards.setattr(obj, name, value)
+
+    def enter_method(self, owner: Any) -> None:
+        """A method entry: a step, the recursion check, and `self` must be the
+        script's own object (its reads and writes inside are not guarded)."""
+        self.budget.enter()
+        if not self.ownership.owns(owner):
+            raise AccessDenied(
+                f"a method of a script class was called with an object of type {type_name(owner)} as its "
+                "first argument; scripts may only call methods on their own objects "
+                "(use @staticmethod for functions that take other values)"
+            )
 
     def writer(self, obj: Any) -> _Writer:
         return _Writer(obj, self)
@@ -432,6 +450,107 @@ def evaluate(compiled: Compiled, names_: Mapping[str, Any] | None, policy: Polic
 
     value = _run_guarded(run, body)
     return run.export(value)
+
+
+# --- the formula fast path ------------------------------------------------------------
+
+_NUMBERS = (int, float, complex, decimal.Decimal, fractions.Fraction)
+
+
+def _fast_sum(iterable: Any, /, start: Any = 0) -> Any:
+    """sum() of numbers (linear time); other starts need the full run."""
+    if not isinstance(start, _NUMBERS):
+        raise AccessDenied("sum() with a non-number start is not available in formulas")
+    return _builtins.sum(iterable, start)
+
+
+def _fast_builtins() -> dict[str, Any]:
+    table = {name: getattr(_builtins, name) for name in FAST_BUILTINS}
+    table["sum"] = _fast_sum
+    for name in EXCEPTION_NAMES:
+        table[name] = getattr(_builtins, name)
+    return table
+
+
+class _OperandOnly:
+    """The operand checks of the fast path: no steps, no clock."""
+
+    __slots__ = ("limits",)
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def exceed(self, limit: str, allowed: Any, used: Any, detail: str = "") -> LimitExceeded:
+        return LimitExceeded(limit, allowed, used, detail)
+
+    check_bits = RunBudget.check_bits
+    check_items = RunBudget.check_items
+
+
+def make_fast_formula(compiled: Compiled, policy: Policy, slow: Callable[..., Any]) -> Callable[..., Any]:
+    """``run(names)`` of a fast-path formula (see compiler.fast_formula).
+
+    The caller's mapping is the locals of the evaluation, over a shared
+    globals dict that holds the fast builtins and the operand guards; no
+    namespace, budget or result object is made per call.
+    """
+    limits = policy.limits
+    operand = operand_guards(_OperandOnly(limits))  # type: ignore[arg-type]
+    glb: dict[str, Any] = {
+        "__builtins__": _fast_builtins(),
+        names.POW: operand["pow"],
+        names.LSHIFT: operand["lshift"],
+    }
+    for name, value in policy.builtins.items():
+        glb["__builtins__"][name] = membrane.admit(value)
+    code = compiled.code
+    guard_names = frozenset(compiled.code.co_names) & names.EMITTED
+    memory = _memory
+    memory_limit = -1 if limits.memory is None else limits.memory
+    empty: dict[str, Any] = {}
+
+    def run(values: Mapping[str, Any] | None = None, *, limits: Any = None) -> Any:
+        """Evaluate the formula with ``values`` (a mapping of input names)."""
+        if limits is not None:
+            return slow(values, limits=limits)
+        scope = empty if values is None else values
+        for guard in guard_names:
+            if guard in scope:
+                raise AccessDenied(f"formula inputs may not be named {guard!r}")
+        if memory is None:
+            try:
+                return eval(code, glb, scope)  # noqa: S307 - compiled, checked code
+            except (MemoryError, RecursionError) as exc:
+                raise _fast_failure(compiled, exc, limits.memory) from None
+            except SafeCompileError:
+                raise
+            except Exception as exc:
+                raise _fast_failure(compiled, exc, limits.memory) from None
+        memory.begin(memory_limit)
+        try:
+            return eval(code, glb, scope)  # noqa: S307 - compiled, checked code
+        except SafeCompileError:
+            raise
+        except Exception as exc:
+            raise _fast_failure(compiled, exc, limits.memory) from None
+        finally:
+            memory.end()
+
+    return run
+
+
+def _fast_failure(compiled: Compiled, exc: BaseException, limit: int | None) -> SafeCompileError:
+    if isinstance(exc, MemoryError):
+        return LimitExceeded("memory", limit, "more", "an allocation was refused")
+    if isinstance(exc, RecursionError):
+        return LimitExceeded("recursion", "interpreter limit", "nesting too deep")
+    text = _safe_text(exc)
+    kind = type(exc).__name__
+    error = ScriptError(f"{kind}: {text}" if text else kind, kind)
+    cause = membrane.sanitize_exception(exc)
+    cause.__traceback__ = _script_traceback(exc.__traceback__, {compiled.code})
+    error.__cause__ = cause
+    return error
 
 
 # --- handles: script objects as the host sees them -----------------------------------

@@ -19,7 +19,7 @@ import decimal
 import functools
 import textwrap
 from collections.abc import Callable
-from types import BuiltinFunctionType, FunctionType, MethodType
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any, Final
 
 from .. import names
@@ -36,8 +36,12 @@ WRITABLE_FOREIGN: Final[tuple[type, ...]] = (decimal.Context, textwrap.TextWrapp
 def type_name(obj: object) -> str:
     """Name of ``obj``'s type for messages (never its repr)."""
     kind = type(obj)
-    if kind.__name__.startswith("module "):
+    if isinstance(obj, ModuleType):
         return "module"
+    if kind.__name__ == "Proxy" and kind.__module__ == "safecompile.guards.membrane":
+        from .membrane import type_name_of_target
+
+        return type_name_of_target(obj)  # type: ignore[arg-type]
     return kind.__qualname__
 
 

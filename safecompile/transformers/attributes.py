@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from .. import names
-from .base import Unit, call, const, located
+from .base import Scope, Unit, call, const, located
 
 
 def needs_read_guard(attr: str) -> bool:
@@ -28,12 +28,28 @@ class AttributeRead(Unit):
 
     nodes = (ast.Attribute,)
 
-    def rewrite(self, node: ast.AST) -> ast.AST:
+    def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         assert isinstance(node, ast.Attribute)
-        # SAFETY: dunder reads stay plain loads: the only ones the rules let
-        # through are the allowed protocol methods on super() (super().__init__).
-        if isinstance(node.ctx, ast.Load) and needs_read_guard(node.attr) and not names.is_dunder(node.attr):
-            return call(names.GETATTR, [node.value, const(node.attr, node)], node)
+        # SAFETY: reads and writes of the verified owner of a method
+        # (`self._x`, `self.x = v` where the method entry checked that `self`
+        # is the script's own object and the method never rebinds `self`)
+        # stay plain: the guard would allow them anyway.  `format` is still
+        # guarded: the owner may be a str subclass.
+        on_owner = (
+            scope.owner is not None
+            and isinstance(node.value, ast.Name)
+            and node.value.id == scope.owner
+        )
+        if isinstance(node.ctx, ast.Load):
+            # SAFETY: dunder reads stay plain loads: the only ones the rules let
+            # through are the allowed protocol methods on super() (super().__init__).
+            if names.is_dunder(node.attr) or (on_owner and node.attr not in names.FORMAT_METHODS):
+                return node
+            if needs_read_guard(node.attr):
+                return call(names.GETATTR, [node.value, const(node.attr, node)], node)
+            return node
+        if on_owner:
+            return node
         if isinstance(node.ctx, ast.Store | ast.Del):
             # A write target anywhere (tuple unpacking, for, with, del,
             # augmented assignment): __sc_write__(obj)["name"].  The simple
@@ -57,7 +73,7 @@ class AttributeAssign(Unit):
 
     nodes = (ast.Assign,)
 
-    def rewrite(self, node: ast.AST) -> ast.AST:
+    def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         assert isinstance(node, ast.Assign)
         if len(node.targets) != 1:
             return node

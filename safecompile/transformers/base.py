@@ -8,6 +8,23 @@ from typing import ClassVar, TypeVar
 N = TypeVar("N", bound=ast.AST)
 
 
+class Scope:
+    """What the walker knows about where a node sits.
+
+    ``owner`` is the first parameter of the enclosing method when the method
+    entry verifies it is the script's own object and the method never
+    rebinds it (see ``ticks.method_owner``); None elsewhere.
+    """
+
+    __slots__ = ("owner",)
+
+    def __init__(self, owner: str | None = None) -> None:
+        self.owner = owner
+
+
+MODULE_SCOPE = Scope()
+
+
 class Unit:
     """One rewrite concern.  ``rewrite`` gets a node whose children are done.
 
@@ -18,7 +35,7 @@ class Unit:
 
     nodes: ClassVar[tuple[type[ast.AST], ...]] = ()
 
-    def rewrite(self, node: ast.AST) -> ast.AST:
+    def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         raise NotImplementedError
 
 

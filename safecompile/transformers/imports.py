@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from .. import names
-from .base import Unit, call, const, located
+from .base import Scope, Unit, call, const, located
 
 
 class Imports(Unit):
@@ -18,7 +18,7 @@ class Imports(Unit):
 
     nodes = (ast.Import, ast.ImportFrom)
 
-    def rewrite(self, node: ast.AST) -> ast.AST:
+    def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         if isinstance(node, ast.ImportFrom):
             if node.module == "__future__" and not node.level:
                 return located(ast.Pass(), node)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from .. import names
-from .base import Unit, call, located
+from .base import Scope, Unit, call, located
 
 _GUARDED = {ast.Pow: names.POW, ast.LShift: names.LSHIFT}
 
@@ -22,7 +22,7 @@ class Operands(Unit):
 
     nodes = (ast.BinOp, ast.AugAssign)
 
-    def rewrite(self, node: ast.AST) -> ast.AST:
+    def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         if isinstance(node, ast.BinOp):
             guard = _GUARDED.get(type(node.op))
             if guard is None:

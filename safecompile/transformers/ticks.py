@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from .. import names
-from .base import Unit, call, located
+from .base import Scope, Unit, call, located
 
 
 class LoopIterables(Unit):
@@ -13,7 +13,7 @@ class LoopIterables(Unit):
 
     nodes = (ast.For, ast.comprehension)
 
-    def rewrite(self, node: ast.AST) -> ast.AST:
+    def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         assert isinstance(node, ast.For | ast.comprehension)
         node.iter = call(names.ITER, [node.iter], node.iter)
         return node
@@ -24,7 +24,7 @@ class WhileTests(Unit):
 
     nodes = (ast.While,)
 
-    def rewrite(self, node: ast.AST) -> ast.AST:
+    def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         assert isinstance(node, ast.While)
         tick = call(names.TICK, [], node.test)
         node.test = located(ast.BoolOp(op=ast.Or(), values=[tick, node.test]), node.test)
@@ -40,20 +40,63 @@ def _has_docstring(body: list[ast.stmt]) -> bool:
     )
 
 
+def method_owner(node: ast.FunctionDef, in_class: bool) -> str | None:
+    """The first parameter of a method whose entry can verify it, or None.
+
+    A function defined directly in a class body, not a staticmethod, whose
+    first parameter is called ``self`` or ``cls`` and is never rebound or
+    deleted anywhere inside it (nested scopes included, and no
+    global/nonlocal of the name).
+    """
+    if not in_class:
+        return None
+    params = [*node.args.posonlyargs, *node.args.args]
+    if not params or params[0].arg not in ("self", "cls"):
+        return None
+    owner = params[0].arg
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Name) and decorator.id == "staticmethod":
+            return None
+    for child in ast.walk(node):
+        if child is node or child is params[0]:
+            continue
+        if isinstance(child, ast.Name) and child.id == owner and not isinstance(child.ctx, ast.Load):
+            return None
+        if isinstance(child, ast.Global | ast.Nonlocal) and owner in child.names:
+            return None
+        if isinstance(child, ast.arg) and child.arg == owner:
+            return None  # a nested function's own `self` shadows it
+        if isinstance(child, ast.ExceptHandler) and child.name == owner:
+            return None
+        if isinstance(child, ast.MatchAs | ast.MatchStar) and child.name == owner:
+            return None
+        if isinstance(child, ast.alias) and (child.asname or child.name) == owner:
+            return None
+        if isinstance(child, ast.FunctionDef | ast.ClassDef) and child.name == owner:
+            return None
+    return owner
+
+
 class FunctionEntries(Unit):
     """``def f(): body`` → ``def f(): __sc_enter__(); body`` (after a docstring);
+    a method with a verifiable owner → ``__sc_enter_method__(self); body``;
     ``lambda: e`` → ``lambda: __sc_enter__() or e``."""
 
     nodes = (ast.FunctionDef, ast.Lambda)
 
-    def rewrite(self, node: ast.AST) -> ast.AST:
+    def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         if isinstance(node, ast.Lambda):
             enter = call(names.ENTER, [], node.body)
             node.body = located(ast.BoolOp(op=ast.Or(), values=[enter, node.body]), node.body)
             return node
         assert isinstance(node, ast.FunctionDef)
         where = node.body[0]
-        statement = located(ast.Expr(value=call(names.ENTER, [], where)), where)
+        owner = getattr(node, "_sc_owner", None)
+        if owner is not None:
+            entry = call(names.ENTER_METHOD, [located(ast.Name(id=owner, ctx=ast.Load()), where)], where)
+        else:
+            entry = call(names.ENTER, [], where)
+        statement = located(ast.Expr(value=entry), where)
         position = 1 if _has_docstring(node.body) else 0
         node.body.insert(position, statement)
         return node
