@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .compiler import CACHE, Compiled, Mode
@@ -65,14 +65,22 @@ class Formula(Script):
     locals and no per-call namespace, budget or result object.
     """
 
-    __slots__ = ("run",)
+    __slots__ = ("_evaluate",)
 
     def __init__(self, compiled: Compiled, policy: Policy) -> None:
         super().__init__(compiled, policy)
-        if compiled.fast:
-            self.run = make_fast_formula(compiled, policy, self._run)
-        else:
-            self.run = self._run
+        self._evaluate: Callable[..., Any] = (
+            make_fast_formula(compiled, policy, self._run) if compiled.fast else self._run
+        )
+
+    @property
+    def run(self) -> Callable[..., Any]:
+        """``run(names, *, limits=None)``: the value of the expression.
+
+        Keep ``f = formula.run`` and call ``f(row)`` in a loop for the
+        lowest per-call cost.
+        """
+        return self._evaluate
 
     @property
     def inputs(self) -> frozenset[str]:

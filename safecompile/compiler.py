@@ -104,8 +104,7 @@ def future_flags(tree: ast.Module | ast.Expression) -> int:
 #: Builtins a fast-path formula may call: each is bounded by the size of its
 #: arguments (no iteration of lazy sources, no script code, no budget needed).
 FAST_BUILTINS: frozenset[str] = frozenset(
-    """abs all any bool complex dict divmod float frozenset int isinstance len
-    list max min pow round set sorted str sum tuple""".split()
+    ["abs", "all", "any", "bool", "complex", "dict", "divmod", "float", "frozenset", "int", "isinstance", "len", "list", "max", "min", "pow", "round", "set", "sorted", "str", "sum", "tuple"]
 )
 
 _FAST_NODES: tuple[type[ast.AST], ...] = (
@@ -164,7 +163,7 @@ def compile_source(source: object, filename: str, mode: Mode, policy: Policy) ->
         raise CompileRejected(refusing, filename)
     flags = future_flags(tree)
     names_read = _names_read(tree) if mode == "eval" else frozenset()
-    fast = mode == "eval" and fast_formula(tree)
+    fast = isinstance(tree, ast.Expression) and fast_formula(tree)
     try:
         rewritten = transformers.rewrite(tree)
         code = compile(rewritten, filename, mode, flags=flags, dont_inherit=True)

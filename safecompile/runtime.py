@@ -31,6 +31,11 @@ from .errors import (
     ScriptError,
 )
 from .guards import membrane
+
+# Imported with the library, not on a script's first `import re`: importing
+# `regex` registers its pattern type with copyreg, and that must not happen
+# during a run (the host's state is unchanged by runs).
+from .guards import regex as _regex_view  # noqa: F401
 from .guards.access import Ownership, guards_for, type_name
 from .guards.budget import RunBudget
 from .guards.builtins import EXCEPTION_NAMES, make_builtins, operand_guards
@@ -38,11 +43,6 @@ from .guards.imports import CURRENT, stdlib_view
 from .guards.modules import ModuleView, allowed_names, make_view, view_names
 from .limits import Limits, Usage
 from .policy import Policy
-
-# Imported with the library, not on a script's first `import re`: importing
-# `regex` registers its pattern type with copyreg, and that must not happen
-# during a run (the host's state is unchanged by runs).
-from .guards import regex as _regex_view  # noqa: F401
 
 try:  # the allocator hook is C only; without it memory is not accounted
     from .guards import _memory
@@ -505,8 +505,9 @@ def make_fast_formula(compiled: Compiled, policy: Policy, slow: Callable[..., An
         glb["__builtins__"][name] = membrane.admit(value)
     code = compiled.code
     guard_names = frozenset(compiled.code.co_names) & names.EMITTED
-    memory = _memory
-    memory_limit = -1 if limits.memory is None else limits.memory
+    memory: Any = _memory
+    memory_budget = limits.memory
+    memory_limit = -1 if memory_budget is None else memory_budget
     empty: dict[str, Any] = {}
 
     def run(values: Mapping[str, Any] | None = None, *, limits: Any = None) -> Any:
@@ -521,18 +522,18 @@ def make_fast_formula(compiled: Compiled, policy: Policy, slow: Callable[..., An
             try:
                 return eval(code, glb, scope)  # noqa: S307 - compiled, checked code
             except (MemoryError, RecursionError) as exc:
-                raise _fast_failure(compiled, exc, limits.memory) from None
+                raise _fast_failure(compiled, exc, memory_budget) from None
             except SafeCompileError:
                 raise
             except Exception as exc:
-                raise _fast_failure(compiled, exc, limits.memory) from None
+                raise _fast_failure(compiled, exc, memory_budget) from None
         memory.begin(memory_limit)
         try:
             return eval(code, glb, scope)  # noqa: S307 - compiled, checked code
         except SafeCompileError:
             raise
         except Exception as exc:
-            raise _fast_failure(compiled, exc, limits.memory) from None
+            raise _fast_failure(compiled, exc, memory_budget) from None
         finally:
             memory.end()
 

@@ -9,13 +9,17 @@ a timeout ends the run with ``LimitExceeded("time")``.
 
 from __future__ import annotations
 
+import functools
 import re as _re
+import re._constants as _re_constants  # type: ignore[import-not-found]
+import re._parser as _re_parser  # type: ignore[import-not-found]
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import regex as _regex  # type: ignore[import-untyped]
 
+from ..errors import AccessDenied
 from .imports import current
 
 _FLAGS = {
@@ -52,7 +56,93 @@ def _pattern(pattern: Any, flags: int = 0) -> Any:
         if flags:
             raise ValueError("cannot process flags argument with a compiled pattern")
         return pattern._compiled
+    _refuse_exponential(pattern, flags)
     return _regex.compile(pattern, flags)
+
+
+# --- patterns whose matching can take exponential time ---------------------------------
+
+_MAXREPEAT = _re_constants.MAXREPEAT
+_REPEATS = (_re_constants.MAX_REPEAT, _re_constants.MIN_REPEAT)
+_POSSESSIVE = getattr(_re_constants, "POSSESSIVE_REPEAT", None)
+
+
+def _min_width(items: Any) -> int:
+    try:
+        return int(items.getwidth()[0])
+    except Exception:
+        return 0
+
+
+def _ambiguous_body(items: Any) -> bool:
+    """Whether a repeated group's body can match one text in many ways:
+    it holds an unbounded repeat and nothing else that must match, or it is
+    an alternation whose branches can start alike."""
+    seq = list(items)
+    unbounded = 0
+    required_other = 0
+    for op, av in seq:
+        if op in _REPEATS and av[1] == _MAXREPEAT and _min_width(av[2]) > 0:
+            unbounded += 1
+            continue
+        if op in _REPEATS and av[0] == 0:
+            continue  # optional: adds ambiguity, never a separator
+        if op is _re_constants.SUBPATTERN and _ambiguous_body(av[3]):
+            return True
+        if op is _re_constants.BRANCH:
+            branches = av[1]
+            firsts = [b[0] if len(b) else None for b in branches]
+            literal_firsts = [f for f in firsts if f is not None and f[0] is _re_constants.LITERAL]
+            if len(literal_firsts) != len(firsts) or len({f[1] for f in literal_firsts}) != len(firsts):
+                return True
+        required_other += 1
+    return unbounded >= 1 and required_other == 0
+
+
+def _walk_exponential(items: Any) -> str | None:
+    for op, av in items:
+        if op in _REPEATS and av[1] == _MAXREPEAT:
+            body = av[2]
+            inner = list(body)
+            if len(inner) == 1 and inner[0][0] is _re_constants.SUBPATTERN:
+                inner_items = inner[0][1][3]
+            else:
+                inner_items = body
+            if _ambiguous_body(inner_items):
+                return "an unbounded repetition of a group that can match the same text in several ways"
+        for value in av if isinstance(av, tuple | list) else ():
+            if isinstance(value, _re_parser.SubPattern):
+                found = _walk_exponential(value)
+                if found:
+                    return found
+            elif isinstance(value, list):
+                for branch in value:
+                    if isinstance(branch, _re_parser.SubPattern):
+                        found = _walk_exponential(branch)
+                        if found:
+                            return found
+    return None
+
+
+@functools.lru_cache(maxsize=512)
+def _exponential_reason(pattern: Any, flags: int) -> str | None:
+    try:
+        parsed = _re_parser.parse(pattern, flags)
+    except Exception:
+        return None  # regex-only syntax: the time bound still applies
+    return _walk_exponential(parsed)
+
+
+def _refuse_exponential(pattern: Any, flags: int) -> None:
+    """Refuse patterns with nested ambiguous repetition (ReDoS: `(a+)+$`)."""
+    if type(pattern) not in (str, bytes):
+        return
+    reason = _exponential_reason(pattern, int(flags))
+    if reason is not None:
+        raise AccessDenied(
+            f"regular expression {pattern!r} has {reason}; matching can take exponential "
+            "time (rewrite it without the nested repetition, e.g. (a+)+ as a+)"
+        )
 
 
 class Pattern:
@@ -223,7 +313,7 @@ class Match:
 def compile(pattern: Any, flags: int = 0) -> Pattern:
     if isinstance(pattern, Pattern):
         return pattern
-    return Pattern(_regex.compile(pattern, flags))
+    return Pattern(_pattern(pattern, flags))
 
 
 def match(pattern: Any, string: Any, flags: int = 0) -> Match | None:
