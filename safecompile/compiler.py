@@ -15,6 +15,7 @@ from .errors import CompileRejected, Violation
 from .policy import Policy
 from .rules.sc0xx_source import SourceTooComplex, SyntaxErrorRule
 from .source import gate
+from .walker import MAX_DEPTH
 
 Mode = Literal["exec", "eval"]
 
@@ -54,7 +55,7 @@ def _syntax_violation(exc: SyntaxError) -> Violation:
 
 def _too_complex(filename: str) -> CompileRejected:
     rule = SourceTooComplex()
-    violation = Violation(rule.code, rule.message.format(depth=rules.MAX_DEPTH), 1, 1, 1, 1, rule.fix)
+    violation = Violation(rule.code, rule.message.format(depth=MAX_DEPTH), 1, 1, 1, 1, rule.fix)
     return CompileRejected([violation], filename)
 
 
@@ -154,18 +155,19 @@ def compile_source(source: object, filename: str, mode: Mode, policy: Policy) ->
         raise TypeError("filename must be a str")
     text = gate(source, filename, policy.limits.source)
     tree = parse(text, filename, mode)
+    flags = future_flags(tree)
+    names_read = _names_read(tree) if mode == "eval" else frozenset()
+    fast = isinstance(tree, ast.Expression) and fast_formula(tree)
     try:
-        found = rules.run_all(tree, policy)
+        # One walk: the rules check each node, then the units rewrite it.
+        rewritten, found = rules.walk(tree, policy, transformers.units())
     except RecursionError:
         raise _too_complex(filename) from None
     refusing = [v for v in found if v.code not in ADVISORY]
     if refusing:
         raise CompileRejected(refusing, filename)
-    flags = future_flags(tree)
-    names_read = _names_read(tree) if mode == "eval" else frozenset()
-    fast = isinstance(tree, ast.Expression) and fast_formula(tree)
+    assert isinstance(rewritten, ast.Module | ast.Expression)
     try:
-        rewritten = transformers.rewrite(tree)
         code = compile(rewritten, filename, mode, flags=flags, dont_inherit=True)
     except (RecursionError, MemoryError):
         raise _too_complex(filename) from None

@@ -1,5 +1,8 @@
 """Static rules: one small class per rule, run together in one fused walk.
 
+(The walk itself is ``safecompile.walker``: ``compile_restricted`` runs the
+rules and the rewrite units in the same traversal.)
+
 Each rule has a permanent code (``SC0xx`` source, ``SC1xx`` names and
 attributes, ``SC2xx`` statements and syntax forms, ``SC3xx`` imports), a
 one-clause message (what and why), a ``fix`` line and ``docs`` (what, why,
@@ -10,31 +13,28 @@ node to the rules registered for its type; the walker, not the rule, recurses.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..errors import Violation
 from ..policy import Policy
-
-#: Deepest AST the later (recursive) stages are handed.  CPython's own parser
-#: refuses much deeper sources; this keeps every later walk and ``compile``
-#: far from the recursion limit whatever the host's stack depth.
-MAX_DEPTH = 400
+from ..walker import MAX_DEPTH, Check
 
 
 @dataclass
 class Context:
-    """What a rule may read about where a node sits; filled by the walker."""
+    """What a rule may read about where a node sits; filled by the walker.
+
+    ``in_class_body`` is true while the rules of a statement directly in a
+    class body run.  ``bound``/``loaded`` collect names for rules that
+    decide once the whole module is seen (``Rule.finish``).
+    """
 
     policy: Policy
-    parents: list[ast.AST] = field(default_factory=list)
+    in_class_body: bool = False
     bound: set[str] = field(default_factory=set)
     loaded: list[ast.Name] = field(default_factory=list)
-
-    @property
-    def parent(self) -> ast.AST | None:
-        return self.parents[-1] if self.parents else None
 
 
 class Rule:
@@ -49,12 +49,13 @@ class Rule:
     #: A retired rule keeps its code (never reused) but reports nothing.
     removed: ClassVar[bool] = False
 
-    def check(self, node: Any, ctx: Context) -> Iterator[Violation]:
-        return iter(())
+    def check(self, node: Any, ctx: Context) -> Iterable[Violation] | None:
+        """Violations at ``node`` (an iterable, or None for none)."""
+        return None
 
-    def finish(self, ctx: Context) -> Iterator[Violation]:
+    def finish(self, ctx: Context) -> Iterable[Violation] | None:
         """Run once after the walk (for rules that need the whole module)."""
-        return iter(())
+        return None
 
     def violation(self, node: ast.AST, **fmt: object) -> Violation:
         lineno = getattr(node, "lineno", 1) or 1
@@ -71,6 +72,8 @@ class Rule:
 
 
 REGISTRY: dict[str, type[Rule]] = {}
+
+
 
 
 def register(cls: type[Rule]) -> type[Rule]:
@@ -103,50 +106,42 @@ def _dispatch_table(policy: Policy) -> tuple[dict[type[ast.AST], list[Rule]], li
     return table, active
 
 
-_TABLES: dict[tuple[Any, ...], tuple[dict[type[ast.AST], list[Rule]], list[Rule]]] = {}
+_TABLES: dict[tuple[Any, ...], tuple[dict[type[ast.AST], list[Check]], list[Rule]]] = {}
+
+
+def _tables(policy: Policy) -> tuple[dict[type[ast.AST], list[Check]], list[Rule]]:
+    key = (policy.ignore, policy.modules, tuple(sorted(policy.sources)))
+    found = _TABLES.get(key)
+    if found is None:
+        table, active = _dispatch_table(policy)
+        checks: dict[type[ast.AST], list[Check]] = {
+            node_type: [rule.check for rule in rules] for node_type, rules in table.items()
+        }
+        found = (checks, active)
+        _TABLES[key] = found
+    return found
+
+
+def walk(tree: ast.AST, policy: Policy, units: dict[type[ast.AST], list[Any]] | None = None) -> tuple[ast.AST, list[Violation]]:
+    """Run every active rule over ``tree`` (and the rewrite ``units``, if
+    given) in the compiler's one walk; return the tree and all violations."""
+    from ..walker import Walk
+
+    checks, active = _tables(policy)
+    ctx = Context(policy)
+    walker = Walk(checks, ctx, units or {}, _too_deep)
+    result = walker.run(tree)
+    found = walker.found
+    for rule in active:
+        extra = rule.finish(ctx)
+        if extra:
+            found.extend(extra)
+    return result, found
 
 
 def run_all(tree: ast.AST, policy: Policy) -> list[Violation]:
-    """Check ``tree`` against every active rule; return all violations.
-
-    One iterative pre-order walk; each node's ancestors are in
-    ``ctx.parents`` while its rules run.
-    """
-    key = (policy.ignore, policy.modules, tuple(sorted(policy.sources)))
-    if key not in _TABLES:
-        _TABLES[key] = _dispatch_table(policy)
-    table, active = _TABLES[key]
-    ctx = Context(policy)
-    found: list[Violation] = []
-    parents = ctx.parents
-    # Stack items: a node to visit, or None meaning "leave the current parent".
-    stack: list[ast.AST | None] = [tree]
-    iter_fields = ast.iter_fields
-    while stack:
-        node = stack.pop()
-        if node is None:
-            parents.pop()
-            continue
-        rules = table.get(type(node))
-        if rules:
-            for rule in rules:
-                found.extend(rule.check(node, ctx))
-        if len(parents) >= MAX_DEPTH:
-            found.append(_too_deep(node))
-            continue
-        children: list[ast.AST] = []
-        for _, value in iter_fields(node):
-            if isinstance(value, ast.AST):
-                children.append(value)
-            elif isinstance(value, list):
-                children.extend(item for item in value if isinstance(item, ast.AST))
-        if children:
-            parents.append(node)
-            stack.append(None)
-            stack.extend(reversed(children))
-    for rule in active:
-        found.extend(rule.finish(ctx))
-    return found
+    """Check ``tree`` against every active rule; return all violations."""
+    return walk(tree, policy)[1]
 
 
 def _too_deep(node: ast.AST) -> Violation:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from .. import names
 from ..errors import Violation
@@ -73,10 +73,13 @@ Example: `__builtins__["open"]`, `def f(__sc_getattr__, /): ...`
 Fix: use an ordinary name.
 """
 
-    def check(self, node: ast.AST, ctx: Context) -> Iterator[Violation]:
-        for ident, where in _binding_names(node):
-            if names.is_dunder(ident):
-                yield self.violation(where, ident=ident)
+    def check(self, node: ast.AST, ctx: Context) -> Iterable[Violation] | None:
+        if type(node) is ast.Name:
+            if node.id.startswith("__"):
+                return [self.violation(node, ident=node.id)]
+            return None
+        return [self.violation(where, ident=ident)
+                for ident, where in _binding_names(node) if names.is_dunder(ident)]
 
 
 @register
@@ -100,16 +103,16 @@ Fix: call the object's public methods instead; `isinstance` replaces most
 class inspection.
 """
 
-    def check(self, node: ast.Attribute, ctx: Context) -> Iterator[Violation]:
+    def check(self, node: ast.Attribute, ctx: Context) -> Iterable[Violation] | None:
         if not names.is_dunder(node.attr):
-            return
+            return None
         if (
             node.attr in names.ALLOWED_DUNDER_METHODS
             and isinstance(node.ctx, ast.Load)
             and _is_super_call(node.value)
         ):
-            return
-        yield self.violation(node, attr=node.attr)
+            return None
+        return [self.violation(node, attr=node.attr)]
 
 
 @register
@@ -132,9 +135,10 @@ Fix: use the generator or exception itself; rename your own attributes that
 use these prefixes.
 """
 
-    def check(self, node: ast.Attribute, ctx: Context) -> Iterator[Violation]:
+    def check(self, node: ast.Attribute, ctx: Context) -> Iterable[Violation] | None:
         if names.is_internal_attribute(node.attr):
-            yield self.violation(node, attr=node.attr)
+            return [self.violation(node, attr=node.attr)]
+        return None
 
 
 @register
@@ -164,7 +168,7 @@ Fix: do the work explicitly, in an ordinary method the script calls.
     def check(self, node: ast.FunctionDef, ctx: Context) -> Iterator[Violation]:
         if not names.is_dunder(node.name):
             return
-        in_class_body = isinstance(ctx.parent, ast.ClassDef)
+        in_class_body = ctx.in_class_body
         if in_class_body and node.name in names.ALLOWED_DUNDER_METHODS:
             return
         if node.name in names.DANGEROUS_HOOKS:
@@ -198,8 +202,8 @@ Example: `exec("import os")`
 Fix: compute the value directly.
 """
 
-    def check(self, node: ast.AST, ctx: Context) -> Iterator[Violation]:
-        if isinstance(node, ast.Name):
+    def check(self, node: ast.AST, ctx: Context) -> Iterable[Violation] | None:
+        if type(node) is ast.Name:
             if isinstance(node.ctx, ast.Load):
                 if node.id in names.CODE_BUILTINS:
                     ctx.loaded.append(node)
@@ -210,7 +214,7 @@ Fix: compute the value directly.
                 ctx.bound.add(ident)
             if isinstance(node, ast.FunctionDef):
                 ctx.bound.add(node.name)
-        return iter(())
+        return None
 
     def finish(self, ctx: Context) -> Iterator[Violation]:
         for node in ctx.loaded:
@@ -271,14 +275,13 @@ Example: `getattr(obj, "__class__")`
 Fix: use the object's public surface.
 """
 
-    def check(self, node: ast.Call, ctx: Context) -> Iterator[Violation]:
+    def check(self, node: ast.Call, ctx: Context) -> Iterable[Violation] | None:
         func = node.func
-        if not (isinstance(func, ast.Name) and func.id in _DYNAMIC_ACCESS):
-            return
-        if len(node.args) < 2:
-            return
+        if not (type(func) is ast.Name and func.id in _DYNAMIC_ACCESS and len(node.args) >= 2):
+            return None
         arg = node.args[1]
         if isinstance(arg, ast.Constant) and type(arg.value) is str:
             why = names.forbidden_attribute(arg.value)
             if why is not None:
-                yield self.violation(arg, func=func.id, attr=arg.value, why=why)
+                return [self.violation(arg, func=func.id, attr=arg.value, why=why)]
+        return None

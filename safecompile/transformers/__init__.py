@@ -24,12 +24,13 @@ constants; SC106 checks their attribute names).
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 from .attributes import AttributeAssign, AttributeRead
-from .base import MODULE_SCOPE, Scope, Unit
+from .base import Unit
 from .imports import Imports
 from .operands import Operands
-from .ticks import FunctionEntries, LoopIterables, WhileTests, method_owner
+from .ticks import FunctionEntries, LoopIterables, WhileTests
 
 ORDER: tuple[type[Unit], ...] = (
     AttributeRead,
@@ -54,47 +55,21 @@ def _table() -> dict[type[ast.AST], list[Unit]]:
 _TABLE = _table()
 
 
-def _rewrite(node: ast.AST, scope: Scope, in_class: bool = False) -> ast.AST:
-    if isinstance(node, ast.pattern):
-        return node
-    child_scope = scope
-    if isinstance(node, ast.FunctionDef):
-        owner = method_owner(node, in_class)
-        node._sc_owner = owner  # type: ignore[attr-defined]
-        child_scope = Scope(owner)
-    elif isinstance(node, ast.Lambda | ast.ClassDef):
-        child_scope = MODULE_SCOPE
-    child_in_class = isinstance(node, ast.ClassDef)
-    for field, value in ast.iter_fields(node):
-        # Decorators, defaults and annotations are evaluated outside the body.
-        field_scope = child_scope if field in ("body", "orelse", "handlers", "finalbody") or not isinstance(node, ast.FunctionDef) else scope
-        if isinstance(value, list):
-            changed = False
-            new_items: list[object] = []
-            for item in value:
-                if isinstance(item, ast.AST):
-                    new = _rewrite(item, field_scope, child_in_class and field == "body")
-                    changed = changed or new is not item
-                    new_items.append(new)
-                else:
-                    new_items.append(item)
-            if changed:
-                setattr(node, field, new_items)
-        elif isinstance(value, ast.AST):
-            new = _rewrite(value, field_scope)
-            if new is not value:
-                setattr(node, field, new)
-    units = _TABLE.get(type(node))
-    if units:
-        for unit in units:
-            if not isinstance(node, unit.nodes):
-                break
-            node = unit.rewrite(node, scope)
-    return node
+def units() -> dict[type[ast.AST], list[Unit]]:
+    """The unit table of ``ORDER`` by node type (for the compiler's walk)."""
+    return _TABLE
+
+
+def _no_depth_report(node: ast.AST) -> Any:
+    raise RecursionError("tree nests deeper than the compiler accepts")
 
 
 def rewrite(tree: ast.Module | ast.Expression) -> ast.Module | ast.Expression:
     """Rewrite ``tree`` in place (one post-order walk); return it."""
-    result = _rewrite(tree, MODULE_SCOPE)
+    from ..walker import Walk
+
+    result = Walk({}, None, _TABLE, _no_depth_report).run(tree)
     assert isinstance(result, ast.Module | ast.Expression)
-    return ast.fix_missing_locations(result)
+    # Every node a unit makes copies a location from the node it replaces
+    # (transformers/base.py), so no fix_missing_locations pass is needed.
+    return result

@@ -40,6 +40,23 @@ def _has_docstring(body: list[ast.stmt]) -> bool:
     )
 
 
+_BINDERS = frozenset({
+    ast.Global, ast.Nonlocal, ast.arg, ast.ExceptHandler, ast.MatchAs,
+    ast.MatchStar, ast.alias, ast.FunctionDef, ast.ClassDef,
+})
+
+
+def _bound_by(node: ast.AST) -> tuple[str, ...]:
+    if isinstance(node, ast.Global | ast.Nonlocal):
+        return tuple(node.names)
+    if isinstance(node, ast.arg):
+        return (node.arg,)
+    if isinstance(node, ast.alias):
+        return (node.asname or node.name,)
+    name = getattr(node, "name", None)
+    return (name,) if isinstance(name, str) else ()
+
+
 def method_owner(node: ast.FunctionDef, in_class: bool) -> str | None:
     """The first parameter of a method whose entry can verify it, or None.
 
@@ -57,22 +74,13 @@ def method_owner(node: ast.FunctionDef, in_class: bool) -> str | None:
     for decorator in node.decorator_list:
         if isinstance(decorator, ast.Name) and decorator.id == "staticmethod":
             return None
+    first = params[0]
     for child in ast.walk(node):
-        if child is node or child is params[0]:
-            continue
-        if isinstance(child, ast.Name) and child.id == owner and not isinstance(child.ctx, ast.Load):
-            return None
-        if isinstance(child, ast.Global | ast.Nonlocal) and owner in child.names:
-            return None
-        if isinstance(child, ast.arg) and child.arg == owner:
-            return None  # a nested function's own `self` shadows it
-        if isinstance(child, ast.ExceptHandler) and child.name == owner:
-            return None
-        if isinstance(child, ast.MatchAs | ast.MatchStar) and child.name == owner:
-            return None
-        if isinstance(child, ast.alias) and (child.asname or child.name) == owner:
-            return None
-        if isinstance(child, ast.FunctionDef | ast.ClassDef) and child.name == owner:
+        kind = type(child)
+        if kind is ast.Name:
+            if child.id == owner and type(child.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                return None
+        elif kind in _BINDERS and child is not first and child is not node and owner in _bound_by(child):
             return None
     return owner
 
