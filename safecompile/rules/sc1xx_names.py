@@ -228,12 +228,13 @@ class MatchClassAttribute(Rule):
 
     code = "SC106"
     name = "match-class-attribute"
-    nodes = (ast.MatchClass,)
+    nodes = (ast.MatchClass, ast.MatchValue)
     message = "class pattern reads attribute {attr!r}{why}"
     fix = "match public attributes only, or read the value in the case body"
     docs = """
 What: a class pattern `case Cls(name=...)` whose keyword is a dunder, an
-interpreter internal, or starts with an underscore.
+interpreter internal, or starts with an underscore; and a value pattern
+`case obj._private:` whose dotted name reads an underscore attribute.
 Why: the interpreter reads class-pattern attributes directly, without any
 guard, so a pattern is a second door to the attributes `x._secret` or
 `x.__class__` would be refused for.
@@ -242,7 +243,15 @@ Fix: match public attributes, or read the value in the case body where the
 attribute guard applies.
 """
 
-    def check(self, node: ast.MatchClass, ctx: Context) -> Iterator[Violation]:
+    def check(self, node: ast.MatchClass | ast.MatchValue, ctx: Context) -> Iterator[Violation]:
+        if isinstance(node, ast.MatchValue):
+            value = node.value
+            while isinstance(value, ast.Attribute):
+                if names.is_private(value.attr) and not names.is_dunder(value.attr):
+                    yield self.violation(node, attr=value.attr,
+                                         why=": underscore attributes cannot be guarded inside a pattern")
+                value = value.value
+            return
         for attr in node.kwd_attrs:
             reason = names.forbidden_attribute(attr)
             if reason is None and names.is_private(attr):
