@@ -30,5 +30,18 @@ else:
             "SAFECOMPILE_PURE=1 to use the pure-Python guards"
         ) from exc
     IMPLEMENTATION = "c"
+    if not hasattr(impl, "Proxy"):  # pragma: no cover - interim, until the C Proxy lands
+        from . import _native, _pure
+
+        class _Combined:
+            """The C counter with the pure Proxy (interim)."""
+
+            Budget = _native.Budget
+            CLOCK_EVERY = _native.CLOCK_EVERY
+            Proxy = _pure.Proxy
+            make_proxy = staticmethod(_pure.make_proxy)
+            unwrap = staticmethod(_pure.unwrap)
+
+        impl = _Combined  # type: ignore[assignment]
 
 __all__ = ["IMPLEMENTATION", "impl"]

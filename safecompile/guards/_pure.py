@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from types import FrameType
 from typing import Any
 
+from ..names import INTERNAL_NAMES, INTERNAL_PREFIXES
+
 #: How many ticks pass between two reads of the clock.
 CLOCK_EVERY = 256
 
@@ -55,19 +57,25 @@ class Budget:
         # The same checks, in the same order and with the same messages, as
         # the C twin's constructor.
         if not isinstance(steps_limit, int):
-            raise TypeError(f"steps_limit must be an int, not {type(steps_limit).__name__}")
+            raise TypeError(
+                f"steps_limit must be an int, not {type(steps_limit).__name__}"
+            )
         if not isinstance(deadline, (int, float)):
             raise TypeError(f"deadline must be a float, not {type(deadline).__name__}")
         deadline = float(deadline)  # OverflowError for a huge int
         if not isinstance(recursion_limit, int):
             raise TypeError(
-                f"recursion_limit must be an int, not {type(recursion_limit).__name__}")
+                f"recursion_limit must be an int, not {type(recursion_limit).__name__}"
+            )
         if recursion_limit > _MAX_RECURSION_LIMIT:
-            raise OverflowError(f"recursion_limit must be at most {_MAX_RECURSION_LIMIT}")
+            raise OverflowError(
+                f"recursion_limit must be at most {_MAX_RECURSION_LIMIT}"
+            )
         error: object = limit_error  # checked as any object, like the C twin does
         if not (isinstance(error, type) and issubclass(error, BaseException)):
             raise TypeError(
-                f"limit_error must be an exception class, not {type(limit_error).__name__}")
+                f"limit_error must be an exception class, not {type(limit_error).__name__}"
+            )
         self._steps = 0
         self._steps_limit = steps_limit if steps_limit >= 0 else sys.maxsize
         self._deadline = deadline
@@ -145,3 +153,183 @@ class _TickIter:
 
     def __length_hint__(self) -> int:
         return 0
+
+
+# --- the proxy ----------------------------------------------------------------
+
+_NEW_TOKEN = object()
+
+
+def _target(proxy: Proxy) -> Any:
+    return object.__getattribute__(proxy, "_sc_target")
+
+
+def _checker(proxy: Proxy) -> Any:
+    return object.__getattribute__(proxy, "_sc_checker")
+
+
+def _membrane(proxy: Proxy) -> Any:
+    return object.__getattribute__(proxy, "_sc_membrane")
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_")
+
+
+def _is_internal(name: str) -> bool:
+    return name.startswith(INTERNAL_PREFIXES) or name in INTERNAL_NAMES
+
+
+def _deny(op: str, proxy: Proxy, name: str = "", why: str = "not exposed to scripts") -> BaseException:
+    what = f" {name!r}" if name else ""
+    error: BaseException = _membrane(proxy).denied(
+        f"cannot {op}{what} of {type_name_of_target(proxy)}: {why}")
+    return error
+
+
+def type_name_of_target(proxy: Proxy) -> str:
+    target = _target(proxy)
+    if isinstance(target, type):
+        return f"class {target.__qualname__}"
+    return type(target).__qualname__
+
+
+class Proxy:
+    """A host object as the script sees it; the target is not reachable."""
+
+    __slots__ = ("_sc_checker", "_sc_membrane", "_sc_target")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Proxy:
+        if len(args) != 4 or args[0] is not _NEW_TOKEN:
+            raise TypeError("cannot create 'Proxy' instances")
+        self = object.__new__(cls)
+        object.__setattr__(self, "_sc_target", args[1])
+        object.__setattr__(self, "_sc_checker", args[2])
+        object.__setattr__(self, "_sc_membrane", args[3])
+        return self
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("type 'Proxy' is not an acceptable base type")
+
+    def __getattribute__(self, name: str) -> Any:
+        if type(name) is not str:
+            raise _membrane(self).denied("attribute name must be a str")
+        if name == "__class__":
+            return Proxy
+        if _is_private(name) or _is_internal(name):
+            raise _deny("read attribute", self, name, "underscore attributes of host objects are not available")
+        if name not in _checker(self).readable:
+            raise _deny("read attribute", self, name)
+        target = _target(self)
+        membrane = _membrane(self)
+        try:
+            value = getattr(target, name)
+        except Exception as exc:
+            raise membrane.sanitize(exc) from None
+        return membrane.out(value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if type(name) is not str or _is_private(name) or name not in _checker(self).writable:
+            raise _deny("set attribute", self, name if type(name) is str else "")
+        setattr(_target(self), name, _membrane(self).into(value))
+
+    def __delattr__(self, name: str) -> None:
+        raise _deny("delete attribute", self, name if type(name) is str else "")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        target = _target(self)
+        checker = _checker(self)
+        allowed = checker.construct if isinstance(target, type) else "__call__" in checker.readable
+        if not allowed:
+            raise _deny("call", self)
+        membrane = _membrane(self)
+        call_args = [membrane.into(arg) for arg in args]
+        call_kwargs = {key: membrane.into(value) for key, value in kwargs.items()}
+        try:
+            result = target(*call_args, **call_kwargs)
+        except Exception as exc:
+            raise membrane.sanitize(exc) from None
+        return membrane.out(result)
+
+    def __getitem__(self, key: Any) -> Any:
+        if "__getitem__" not in _checker(self).readable:
+            raise _deny("subscript", self)
+        membrane = _membrane(self)
+        try:
+            result = _target(self)[membrane.into(key)]
+        except Exception as exc:
+            raise membrane.sanitize(exc) from None
+        return membrane.out(result)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise _deny("assign items", self)
+
+    def __delitem__(self, key: Any) -> None:
+        raise _deny("delete items", self)
+
+    def __len__(self) -> int:
+        if "__len__" not in _checker(self).readable:
+            raise _deny("take len()", self)
+        return len(_target(self))
+
+    def __iter__(self) -> Any:
+        if "__iter__" not in _checker(self).readable:
+            raise _deny("iterate", self)
+        membrane = _membrane(self)
+        try:
+            items = list(iter(_target(self)))
+        except Exception as exc:
+            raise membrane.sanitize(exc) from None
+        return iter([membrane.out(item) for item in items])
+
+    def __contains__(self, item: Any) -> bool:
+        if "__contains__" not in _checker(self).readable:
+            raise _deny("test membership", self)
+        return _membrane(self).into(item) in _target(self)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Proxy) and _target(self) is _target(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((Proxy, id(_target(self))))
+
+    def __repr__(self) -> str:
+        return f"<{type_name_of_target(self)} (host object)>"
+
+    def __str__(self) -> str:
+        if "__str__" in _checker(self).readable:
+            text = str(_target(self))
+            return str.__str__(text)
+        return self.__repr__()
+
+    def __format__(self, spec: str) -> str:
+        return format(self.__str__(), spec)
+
+    def __reduce__(self) -> Any:
+        raise _deny("pickle or copy", self)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise _deny("pickle or copy", self)
+
+    def __dir__(self) -> list[str]:
+        return sorted(name for name in _checker(self).readable if not name.startswith("_"))
+
+
+def make_proxy(target: Any, checker: Any, membrane: Any) -> Proxy:
+    """A proxy of ``target``: ``checker`` has ``readable``/``writable``
+    (sets of names) and ``construct``; ``membrane`` has ``out(value)``,
+    ``into(value)``, ``sanitize(exc)`` and ``denied(message)``."""
+    return Proxy(_NEW_TOKEN, target, checker, membrane)
+
+
+def unwrap(proxy: Any) -> Any:
+    """The target of ``proxy`` (host side only)."""
+    if type(proxy) is not Proxy:
+        raise TypeError("not a Proxy")
+    return _target(proxy)

@@ -38,10 +38,11 @@ def type_name(obj: object) -> str:
     kind = type(obj)
     if isinstance(obj, ModuleType):
         return "module"
-    if kind.__name__ == "Proxy" and kind.__module__ == "safecompile.guards.membrane":
-        from .membrane import type_name_of_target
+    if kind.__name__ == "Proxy":
+        from .membrane import is_proxy, type_name_of_target
 
-        return type_name_of_target(obj)  # type: ignore[arg-type]
+        if is_proxy(obj):
+            return type_name_of_target(obj)
     return kind.__qualname__
 
 

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from .. import names
 from ..errors import AccessDenied, SafeCompileError
+from . import impl
 
 SCALARS: Final[frozenset[type]] = frozenset(
     {
@@ -191,163 +192,51 @@ def sanitize_exception(exc: BaseException) -> BaseException:
 
 
 # --- the proxy ----------------------------------------------------------------
-
-_NEW_TOKEN: Final = object()
-
-
-def _target(proxy: Proxy) -> Any:
-    return object.__getattribute__(proxy, "_sc_target")
+# The Proxy type itself is native (``_native.Proxy``) or its pure twin
+# (``_pure.Proxy``); both call back into this module through MEMBRANE for
+# every value that crosses, so the crossing rules live in one place.
 
 
-def _checker(proxy: Proxy) -> Checker:
-    return object.__getattribute__(proxy, "_sc_checker")  # type: ignore[no-any-return]
+class _Membrane:
+    """The callbacks a Proxy uses for values crossing the boundary."""
 
+    __slots__ = ()
 
-def _deny(op: str, proxy: Proxy, name: str = "", why: str = "not exposed to scripts") -> AccessDenied:
-    what = f" {name!r}" if name else ""
-    return AccessDenied(f"cannot {op}{what} of {type_name_of_target(proxy)}: {why}")
-
-
-def type_name_of_target(proxy: Proxy) -> str:
-    target = _target(proxy)
-    if isinstance(target, type):
-        return f"class {target.__qualname__}"
-    return type(target).__qualname__
-
-
-class Proxy:
-    """A host object as the script sees it; the target is not reachable."""
-
-    __slots__ = ("_sc_checker", "_sc_target")
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Proxy:
-        if len(args) != 3 or args[0] is not _NEW_TOKEN:
-            raise TypeError("cannot create 'Proxy' instances")
-        self = object.__new__(cls)
-        object.__setattr__(self, "_sc_target", args[1])
-        object.__setattr__(self, "_sc_checker", args[2])
-        return self
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        raise TypeError("type 'Proxy' is not an acceptable base type")
-
-    def __getattribute__(self, name: str) -> Any:
-        if type(name) is not str:
-            raise AccessDenied("attribute name must be a str")
-        if name == "__class__":
-            return Proxy
-        if names.is_private(name) or names.is_internal_attribute(name):
-            raise _deny("read attribute", self, name, "underscore attributes of host objects are not available")
-        if not _checker(self).allows(name):
-            raise _deny("read attribute", self, name)
-        target = _target(self)
-        try:
-            value = getattr(target, name)
-        except Exception as exc:
-            raise sanitize_exception(exc) from None
+    def out(self, value: Any) -> Any:
         return wrap_out(value)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if type(name) is not str or names.is_private(name) or name not in _checker(self).writable:
-            raise _deny("set attribute", self, str(name) if type(name) is str else "")
-        setattr(_target(self), name, wrap_in(value))
+    def into(self, value: Any) -> Any:
+        return wrap_in(value)
 
-    def __delattr__(self, name: str) -> None:
-        raise _deny("delete attribute", self, str(name) if type(name) is str else "")
+    def sanitize(self, exc: BaseException) -> BaseException:
+        return sanitize_exception(exc)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        target = _target(self)
-        checker = _checker(self)
-        allowed = checker.construct if isinstance(target, type) else checker.allows("__call__")
-        if not allowed:
-            raise _deny("call", self)
-        call_args = [wrap_in(arg) for arg in args]
-        call_kwargs = {str(key): wrap_in(value) for key, value in kwargs.items()}
-        try:
-            result = target(*call_args, **call_kwargs)
-        except Exception as exc:
-            raise sanitize_exception(exc) from None
-        return wrap_out(result)
-
-    def __getitem__(self, key: Any) -> Any:
-        if not _checker(self).allows("__getitem__"):
-            raise _deny("subscript", self)
-        try:
-            result = _target(self)[wrap_in(key)]
-        except Exception as exc:
-            raise sanitize_exception(exc) from None
-        return wrap_out(result)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        raise _deny("assign items", self)
-
-    def __delitem__(self, key: Any) -> None:
-        raise _deny("delete items", self)
-
-    def __len__(self) -> int:
-        if not _checker(self).allows("__len__"):
-            raise _deny("take len()", self)
-        return len(_target(self))
-
-    def __iter__(self) -> Any:
-        if not _checker(self).allows("__iter__"):
-            raise _deny("iterate", self)
-        try:
-            items = list(iter(_target(self)))
-        except Exception as exc:
-            raise sanitize_exception(exc) from None
-        return iter([wrap_out(item) for item in items])
-
-    def __contains__(self, item: Any) -> bool:
-        if not _checker(self).allows("__contains__"):
-            raise _deny("test membership", self)
-        return bool(wrap_in(item) in _target(self))
-
-    def __bool__(self) -> bool:
-        return True
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Proxy) and _target(self) is _target(other)
-
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
-
-    def __hash__(self) -> int:
-        return hash((Proxy, id(_target(self))))
-
-    def __repr__(self) -> str:
-        return f"<{type_name_of_target(self)} (host object)>"
-
-    def __str__(self) -> str:
-        if _checker(self).allows("__str__"):
-            text = str(_target(self))
-            return str.__str__(text)
-        return self.__repr__()
-
-    def __format__(self, spec: str) -> str:
-        return format(self.__str__(), spec)
-
-    def __reduce__(self) -> Any:
-        raise _deny("pickle or copy", self)
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        raise _deny("pickle or copy", self)
-
-    def __dir__(self) -> Iterable[str]:
-        return sorted(name for name in _checker(self).readable if not name.startswith("_"))
+    def denied(self, message: str) -> BaseException:
+        return AccessDenied(message)
 
 
-def make_proxy(target: Any, checker: Checker) -> Proxy:
-    return Proxy(_NEW_TOKEN, target, checker)
+MEMBRANE: Final = _Membrane()
+Proxy: Final[type] = impl.Proxy
 
 
-def unwrap(proxy: Proxy) -> Any:
+def make_proxy(target: Any, checker: Checker) -> Any:
+    return impl.make_proxy(target, checker, MEMBRANE)
+
+
+def unwrap(proxy: Any) -> Any:
     """The host object behind ``proxy`` (host side only; never given to scripts)."""
-    return _target(proxy)
+    return impl.unwrap(proxy)
 
 
 def is_proxy(value: object) -> bool:
     return type(value) is Proxy
+
+
+def type_name_of_target(proxy: Any) -> str:
+    target = impl.unwrap(proxy)
+    if isinstance(target, type):
+        return f"class {target.__qualname__}"
+    return type(target).__qualname__
 
 
 # --- crossing -------------------------------------------------------------------
@@ -357,7 +246,7 @@ def admit(value: Any) -> Any:
     """A grant as the script will see it."""
     if isinstance(value, Grant):
         return make_proxy(value.obj, value.checker)
-    if type(value) is Proxy:
+    if is_proxy(value):
         return value
     try:
         return copy_plain(value)
@@ -382,7 +271,7 @@ def _is_plain_function(value: Any) -> bool:
 
 def wrap_out(value: Any) -> Any:
     """A value a host attribute or call produced, as the script will see it."""
-    if type(value) is Proxy:
+    if is_proxy(value):
         return value
     try:
         return copy_plain(value)
@@ -400,8 +289,8 @@ def wrap_out(value: Any) -> Any:
 
 def wrap_in(value: Any) -> Any:
     """A value the script passes to host code: a proxy's target, or plain data."""
-    if type(value) is Proxy:
-        return _target(value)
+    if is_proxy(value):
+        return impl.unwrap(value)
     try:
         return copy_plain(value)
     except NotPlain as exc:
