@@ -50,14 +50,37 @@ except ImportError:  # pragma: no cover - depends on the build
     _memory = None  # type: ignore[assignment]
 
 
-@dataclass
 class Result:
-    """What a run produced: printed text, top-level names, budget usage."""
+    """What a run produced: printed text, top-level names, budget usage.
 
-    output: str
-    namespace: dict[str, Any]
-    usage: Usage
-    value: Any = None
+    ``namespace`` is computed on first access (plain data as it is, script
+    objects as handles), so a host that only reads ``output`` pays nothing
+    for the names the script left behind.
+    """
+
+    __slots__ = ("_export", "_namespace", "output", "usage")
+
+    def __init__(self, output: str, namespace: dict[str, Any] | Callable[[], dict[str, Any]],
+                 usage: Usage) -> None:
+        self.output = output
+        self.usage = usage
+        if callable(namespace):
+            self._export: Callable[[], dict[str, Any]] | None = namespace
+            self._namespace: dict[str, Any] | None = None
+        else:
+            self._export = None
+            self._namespace = namespace
+
+    @property
+    def namespace(self) -> dict[str, Any]:
+        if self._namespace is None:
+            assert self._export is not None
+            self._namespace = self._export()
+            self._export = None
+        return self._namespace
+
+    def __repr__(self) -> str:
+        return f"Result(output={self.output!r}, usage={self.usage!r})"
 
 
 @dataclass
@@ -282,6 +305,9 @@ class RunState:
             return membrane.unwrap(value)
         if isinstance(value, ModuleView):
             return value
+        # Plain data leaves as it is (the run is over; nothing is copied).
+        if membrane.is_plain(value):
+            return value
         if depth < membrane.MAX_DEPTH:
             if kind is list:
                 return [self.export(item, depth + 1) for item in value]
@@ -430,10 +456,14 @@ def execute(compiled: Compiled, grants: Mapping[str, Any] | None, policy: Policy
 
     _run_guarded(run, body)
     output, usage = run.budget.output(), run.usage()
-    namespace = {
-        key: run.export(value) for key, value in glb.items()
-        if not key.startswith("__") and not (key in run.granted and value is run.granted[key])
-    }
+    names_at_end = dict(glb)  # what the run left, whatever handles do later
+
+    def namespace() -> dict[str, Any]:
+        return {
+            key: run.export(value) for key, value in names_at_end.items()
+            if not key.startswith("__") and not (key in run.granted and value is run.granted[key])
+        }
+
     return Result(output, namespace, usage)
 
 
