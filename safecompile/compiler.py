@@ -4,6 +4,7 @@ from __future__ import annotations
 import __future__
 
 import ast
+import dataclasses
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -77,6 +78,24 @@ def parse(text: str, filename: str, mode: Mode) -> ast.Module | ast.Expression:
     return tree
 
 
+def _char_columns(found: list[Violation], text: str) -> list[Violation]:
+    """Turn the AST's UTF-8 byte columns into character columns."""
+    if text.isascii():
+        return found
+    lines = text.splitlines()
+    fixed = []
+    for v in found:
+        col, end_col = v.col, v.end_col
+        if 0 < v.lineno <= len(lines) and not lines[v.lineno - 1].isascii():
+            data = lines[v.lineno - 1].encode("utf-8")
+            col = len(data[: v.col - 1].decode("utf-8", "ignore")) + 1
+        if 0 < v.end_lineno <= len(lines) and not lines[v.end_lineno - 1].isascii():
+            data = lines[v.end_lineno - 1].encode("utf-8")
+            end_col = len(data[: v.end_col - 1].decode("utf-8", "ignore")) + 1
+        fixed.append(dataclasses.replace(v, col=col, end_col=end_col))
+    return fixed
+
+
 def check(source: object, filename: str = "<untrusted>", mode: Mode = "exec",
           policy: Policy | None = None) -> list[Violation]:
     """Every violation of ``source`` (advisory ones included); never raises them."""
@@ -86,7 +105,8 @@ def check(source: object, filename: str = "<untrusted>", mode: Mode = "exec",
         tree = parse(text, filename, mode)
     except CompileRejected as exc:
         return list(exc.violations)
-    return sorted(rules.run_all(tree, policy), key=lambda v: (v.lineno, v.col, v.code))
+    found = _char_columns(rules.run_all(tree, policy), text)
+    return sorted(found, key=lambda v: (v.lineno, v.col, v.code))
 
 
 def future_flags(tree: ast.Module | ast.Expression) -> int:
@@ -165,7 +185,7 @@ def compile_source(source: object, filename: str, mode: Mode, policy: Policy) ->
         raise _too_complex(filename) from None
     refusing = [v for v in found if v.code not in ADVISORY]
     if refusing:
-        raise CompileRejected(refusing, filename)
+        raise CompileRejected(_char_columns(refusing, text), filename)
     assert isinstance(rewritten, ast.Module | ast.Expression)
     try:
         code = compile(rewritten, filename, mode, flags=flags, dont_inherit=True)

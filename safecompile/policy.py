@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -69,6 +70,13 @@ class Policy:
             raise TypeError("Policy.script_name must be an identifier")
         if self.isolation not in ("none", "process"):
             raise ValueError("Policy.isolation must be 'none' or 'process'")
+
+    @classmethod
+    def from_toml(cls, source: str | os.PathLike[str] | Mapping[str, Any]) -> Policy:
+        """A policy from a TOML file or parsed table (see safecompile.config)."""
+        from .config import policy_from_toml  # lazy: keeps `import safecompile` light
+
+        return policy_from_toml(source, base=cls())
 
     def cache_key(self) -> tuple[Any, ...]:
         """What compiled code depends on (limits and builtins do not change it)."""

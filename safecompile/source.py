@@ -19,8 +19,8 @@ from .errors import CompileRejected, Violation
 _MAGIC = importlib.util.MAGIC_NUMBER
 
 
-def _reject(code: str, message: str, filename: str, fix: str) -> CompileRejected:
-    return CompileRejected([Violation(code, message, 1, 0, 1, 0, fix)], filename)
+def _reject(code: str, message: str, filename: str, fix: str, line: int = 1) -> CompileRejected:
+    return CompileRejected([Violation(code, message, line, 1, line, 1, fix)], filename)
 
 
 def _looks_like_bytecode(data: bytes) -> bool:
@@ -51,8 +51,9 @@ def gate(source: object, filename: str, max_bytes: int | None) -> str:
         try:
             text = source.decode("utf-8")
         except UnicodeDecodeError as exc:
+            line = source.count(b"\n", 0, exc.start) + 1
             raise _reject("SC004", f"source is not valid UTF-8 (byte offset {exc.start})",
-                          filename, "save the script as UTF-8 text") from None
+                          filename, "save the script as UTF-8 text", line) from None
         source = text.removeprefix("\ufeff")
     elif type(source) is not str:
         if isinstance(source, str):
@@ -71,13 +72,14 @@ def gate(source: object, filename: str, max_bytes: int | None) -> str:
     if "\x00" in source:
         line = source.count("\n", 0, source.index("\x00")) + 1
         raise CompileRejected(
-            [Violation("SC003", "source contains a NUL character", line, 0, line, 0,
+            [Violation("SC003", "source contains a NUL character", line, 1, line, 1,
                        "remove the NUL character; source must be plain text")],
             filename,
         )
     try:
         source.encode("utf-8")
     except UnicodeEncodeError as exc:
+        line = source.count("\n", 0, exc.start) + 1
         raise _reject("SC004", f"source holds a lone surrogate at character {exc.start}",
-                      filename, "remove the unpaired surrogate from the text") from None
+                      filename, "remove the unpaired surrogate from the text", line) from None
     return source
