@@ -105,21 +105,72 @@ def check(source: object, filename: str = "<untrusted>", mode: Mode = "exec",
         tree = parse(text, filename, mode)
     except CompileRejected as exc:
         return list(exc.violations)
+    try:
+        flags = future_flags(tree)
+    except SyntaxError as exc:
+        return [_syntax_violation(exc)]
     found = _char_columns(rules.run_all(tree, policy), text)
+    if not found:
+        # The walk leaves the tree as the parser made it: compiling it finds
+        # what only CPython's compiler reports.
+        found = _late_syntax_errors(tree, filename, mode, flags)
     return sorted(found, key=lambda v: (v.lineno, v.col, v.code))
 
 
+def _future_error(node: ast.AST, message: str) -> SyntaxError:
+    error = SyntaxError(message)
+    error.lineno = getattr(node, "lineno", 1)
+    error.offset = getattr(node, "col_offset", 0) + 1
+    return error
+
+
 def future_flags(tree: ast.Module | ast.Expression) -> int:
-    """Compile flags of the script's own ``from __future__ import`` lines."""
+    """Compile flags of the script's own ``from __future__ import`` lines.
+
+    The rewrite removes these imports (they become flags), so the checks
+    CPython's compiler makes on them are made here: only at the beginning of
+    the file, only known features.  Raises SyntaxError like CPython.
+    """
     flags = 0
-    if isinstance(tree, ast.Module):
-        for node in tree.body:
-            if isinstance(node, ast.ImportFrom) and node.module == "__future__" and not node.level:
-                for alias in node.names:
-                    feature = getattr(__future__, alias.name, None)
-                    if isinstance(feature, __future__._Feature):
-                        flags |= feature.compiler_flag
+    if not isinstance(tree, ast.Module):
+        return flags
+    leading = True
+    for index, node in enumerate(tree.body):
+        is_future = isinstance(node, ast.ImportFrom) and node.module == "__future__" and not node.level
+        if not is_future:
+            docstring = (index == 0 and isinstance(node, ast.Expr)
+                         and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str))
+            if not docstring:
+                leading = False
+            continue
+        assert isinstance(node, ast.ImportFrom)
+        if not leading:
+            raise _future_error(node, "from __future__ imports must occur at the beginning of the file")
+        for alias in node.names:
+            if alias.name == "braces":
+                raise _future_error(node, "not a chance")
+            if alias.name not in __future__.all_feature_names:
+                raise _future_error(node, f"future feature {alias.name} is not defined")
+            feature = getattr(__future__, alias.name)
+            flags |= feature.compiler_flag
+    for inner in ast.walk(tree):
+        if (isinstance(inner, ast.ImportFrom) and inner.module == "__future__" and not inner.level
+                and inner not in tree.body):
+            raise _future_error(inner, "from __future__ imports must occur at the beginning of the file")
     return flags
+
+
+def _late_syntax_errors(tree: ast.Module | ast.Expression, filename: str, mode: Mode,
+                        flags: int) -> list[Violation]:
+    """Syntax errors CPython's compiler finds after parsing (symbol table:
+    ``return`` outside a function, duplicate arguments, misplaced ``global``)."""
+    try:
+        compile(tree, filename, mode, flags=flags, dont_inherit=True)
+    except SyntaxError as exc:
+        return [_syntax_violation(exc)]
+    except (RecursionError, MemoryError, ValueError):
+        return []
+    return []
 
 
 #: Builtins a fast-path formula may call: each is bounded by the size of its
@@ -175,7 +226,10 @@ def compile_source(source: object, filename: str, mode: Mode, policy: Policy) ->
         raise TypeError("filename must be a str")
     text = gate(source, filename, policy.limits.source)
     tree = parse(text, filename, mode)
-    flags = future_flags(tree)
+    try:
+        flags = future_flags(tree)
+    except SyntaxError as exc:
+        raise CompileRejected([_syntax_violation(exc)], filename) from None
     names_read = _names_read(tree) if mode == "eval" else frozenset()
     fast = isinstance(tree, ast.Expression) and fast_formula(tree)
     try:

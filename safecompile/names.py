@@ -100,6 +100,13 @@ CODE_BUILTINS: Final[frozenset[str]] = frozenset(
 )
 
 
+def shown(name: object, limit: int = 80) -> str:
+    """``repr(name)`` cut to ``limit`` characters, for error messages: a
+    script may build megabyte-long names and every log line would repeat them."""
+    text = repr(name) if type(name) is str else f"<{type(name).__name__}>"
+    return text if len(text) <= limit else text[: limit - 5] + "...'"
+
+
 def is_dunder(name: str) -> bool:
     """Return whether ``name`` is a double-underscore name (``__x``, ``__x__``)."""
     return name.startswith("__")

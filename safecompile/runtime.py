@@ -232,7 +232,7 @@ class RunState:
         elif name in policy.modules and allowed_names(name) is not None:
             view = stdlib_view(name, policy.script_name)
         else:
-            raise ImportDenied(f"import of module {name!r} is not allowed in scripts")
+            raise ImportDenied(f"import of module {names.shown(name)} is not allowed in scripts")
         self.modules.views[name] = view
         return view
 
@@ -242,13 +242,13 @@ class RunState:
         values = []
         for name in wanted:
             if type(name) is not str or name.startswith("_") or name not in view_names(view):
-                raise ImportDenied(f"cannot import name {name!r} from {module!r}: not available to scripts")
+                raise ImportDenied(f"cannot import name {names.shown(name)} from {names.shown(module)}: not available to scripts")
             values.append(getattr(view, name))
         return tuple(values)
 
     def _load_source_module(self, name: str) -> Any:
         if name in self.modules.loading:
-            raise ImportDenied(f"circular import of module {name!r}")
+            raise ImportDenied(f"circular import of module {names.shown(name)}")
         self.modules.loading.add(name)
         try:
             compiled = CACHE.get(self.policy.sources[name], f"<module {name}>", "exec", self.policy)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from types import FrameType
 from typing import Any
 
-from ..names import INTERNAL_NAMES, INTERNAL_PREFIXES
+from ..names import INTERNAL_NAMES, INTERNAL_PREFIXES, shown
 
 #: How many ticks pass between two reads of the clock.
 CLOCK_EVERY = 256
@@ -181,7 +181,7 @@ def _is_internal(name: str) -> bool:
 
 
 def _deny(op: str, proxy: Proxy, name: str = "", why: str = "not exposed to scripts") -> BaseException:
-    what = f" {name!r}" if name else ""
+    what = f" {shown(name)}" if name else ""
     error: BaseException = _membrane(proxy).denied(
         f"cannot {op}{what} of {type_name_of_target(proxy)}: {why}")
     return error

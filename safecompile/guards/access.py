@@ -108,7 +108,7 @@ def _check_field_names(template: str, depth: int = 0) -> None:
                     reason = "format fields may not read underscore attributes"
                 if reason is not None:
                     raise AccessDenied(
-                        f"format field {field!r} reads attribute {key_str!r}: {reason}"
+                        f"format field {names.shown(field)} reads attribute {names.shown(key_str)}: {reason}"
                     )
         if spec and depth < 2:
             _check_field_names(spec, depth + 1)
@@ -171,7 +171,7 @@ class AttributeGuards:
                 reason = "underscore attributes belong to the object's own code"
             if reason is not None:
                 raise AccessDenied(
-                    f"cannot {op} attribute {name!r} of {type_name(obj)}: {reason}"
+                    f"cannot {op} attribute {names.shown(name)} of {type_name(obj)}: {reason}"
                 )
 
         def guarded_getattr(obj: object, name: object, default: Any = _MISSING) -> Any:
@@ -205,7 +205,7 @@ class AttributeGuards:
                 reason = "except* relies on the builtin method"  # CVE-2025-22153
             if reason is not None:
                 raise AccessDenied(
-                    f"cannot set attribute {text!r} of {type_name(obj)}: {reason}"
+                    f"cannot set attribute {names.shown(text)} of {type_name(obj)}: {reason}"
                 )
             setattr(obj, text, value)
 
@@ -217,7 +217,7 @@ class AttributeGuards:
                 reason = "only the script's own objects can be changed"
             if reason is not None:
                 raise AccessDenied(
-                    f"cannot delete attribute {text!r} of {type_name(obj)}: {reason}"
+                    f"cannot delete attribute {names.shown(text)} of {type_name(obj)}: {reason}"
                 )
             delattr(obj, text)
 

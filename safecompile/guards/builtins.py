@@ -22,6 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import AccessDenied
+from ..names import shown
 from .access import AttributeGuards, type_name
 from .budget import RunBudget
 
@@ -51,7 +52,7 @@ def implementation_import(name: str, globals: Any = None, locals: Any = None,
                           fromlist: Any = (), level: int = 0) -> Any:
     """``__import__`` for the interpreter's own imports during a run."""
     if type(name) is not str or level != 0 or name.split(".")[0] not in IMPLEMENTATION_IMPORTS:
-        raise ImportError(f"import of {name!r} is not allowed in scripts")
+        raise ImportError(f"import of {shown(name)} is not allowed in scripts")
     module = importlib.import_module(name)
     if fromlist or "." not in name:
         return module

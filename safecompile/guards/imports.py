@@ -21,6 +21,7 @@ from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AccessDenied, ImportDenied
+from ..names import shown
 from .access import guards_for
 from .modules import allowed_names, make_view
 
@@ -184,7 +185,7 @@ def stdlib_view(module: str, script_name: str) -> Any:
         return view
     offered = allowed_names(module)
     if offered is None:
-        raise ImportDenied(f"import of module {module!r} is not allowed in scripts")
+        raise ImportDenied(f"import of module {shown(module)} is not allowed in scripts")
     real = importlib.import_module(module)
     replacements = _replacements(module, script_name)
     values: dict[str, Any] = {}

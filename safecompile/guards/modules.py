@@ -21,6 +21,7 @@ from types import MappingProxyType, ModuleType
 from typing import Any, NoReturn
 
 from ..errors import AccessDenied
+from ..names import shown
 
 # Names offered per module.  A name missing here is refused by the view and
 # reported statically by SC304.
@@ -155,14 +156,14 @@ class ModuleView(ModuleType):
         if name in dynamic:
             return dynamic[name]()
         raise AccessDenied(
-            f"module {self.__name__!r} offers no attribute {name!r} to scripts"
+            f"module {self.__name__!r} offers no attribute {shown(name)} to scripts"
         )
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AccessDenied(f"cannot set attribute {name!r} of module {self.__name__!r}: modules are read-only")
+        raise AccessDenied(f"cannot set attribute {shown(name)} of module {self.__name__!r}: modules are read-only")
 
     def __delattr__(self, name: str) -> NoReturn:
-        raise AccessDenied(f"cannot delete attribute {name!r} of module {self.__name__!r}: modules are read-only")
+        raise AccessDenied(f"cannot delete attribute {shown(name)} of module {self.__name__!r}: modules are read-only")
 
     def __repr__(self) -> str:
         return f"<module {self.__name__!r} (safecompile view)>"
