@@ -106,7 +106,7 @@ def check(source: object, filename: str = "<untrusted>", mode: Mode = "exec",
     except CompileRejected as exc:
         return list(exc.violations)
     try:
-        flags = future_flags(tree)
+        flags = future_flags(tree) if "__future__" in text else 0
     except SyntaxError as exc:
         return [_syntax_violation(exc)]
     found = _char_columns(rules.run_all(tree, policy), text)
@@ -227,7 +227,7 @@ def compile_source(source: object, filename: str, mode: Mode, policy: Policy) ->
     text = gate(source, filename, policy.limits.source)
     tree = parse(text, filename, mode)
     try:
-        flags = future_flags(tree)
+        flags = future_flags(tree) if "__future__" in text else 0
     except SyntaxError as exc:
         raise CompileRejected([_syntax_violation(exc)], filename) from None
     names_read = _names_read(tree) if mode == "eval" else frozenset()
