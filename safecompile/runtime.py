@@ -38,7 +38,7 @@ from .guards import membrane
 from .guards import regex as _regex_view  # noqa: F401
 from .guards.access import Ownership, guards_for, type_name
 from .guards.budget import RunBudget
-from .guards.builtins import EXCEPTION_NAMES, make_builtins, operand_guards
+from .guards.builtins import EXCEPTION_NAMES, SafeRange, make_builtins, operand_guards
 from .guards.imports import CURRENT, stdlib_view
 from .guards.modules import ModuleView, allowed_names, make_view, view_names
 from .limits import Limits, Usage
@@ -113,6 +113,18 @@ class _Writer:
         self._run.guards.delattr(self._obj, name)
 
 
+def _loop_iter(iterate: Callable[[Any], Iterator[Any]]) -> Callable[[Any], Iterator[Any]]:
+    """The iterable of a for-loop: ranges already tick per item (SafeRange),
+    everything else is wrapped once."""
+
+    def loop_iter(iterable: Any) -> Iterator[Any]:
+        if type(iterable) is SafeRange:
+            return iter(iterable)
+        return iterate(iterable)
+
+    return loop_iter
+
+
 class RunState:
     """One run: its budget, builtins, globals and per-run module state."""
 
@@ -150,7 +162,7 @@ class RunState:
             names.WRITE: self.writer,
             names.IMPORT: self.import_module,
             names.IMPORT_FROM: self.import_from,
-            names.ITER: budget.iterate,
+            names.ITER: _loop_iter(budget.iterate),
             names.TICK: budget.tick,
             names.ENTER: budget.enter,
             names.ENTER_METHOD: self.enter_method,
