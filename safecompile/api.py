@@ -49,6 +49,11 @@ class Script:
 
     def _run(self, grants: Mapping[str, Any] | None = None, *,
              limits: Limits | Mapping[str, Any] | None = None) -> Any:
+        if self.policy.isolation == "process":
+            from .isolation import eval_isolated, run_isolated  # lazy import
+
+            isolated = eval_isolated if self._compiled.mode == "eval" else run_isolated
+            return isolated(self._compiled.source, grants, self.policy, self._compiled.filename, limits)
         effective = _limits(self.policy, limits)
         if self._compiled.mode == "eval":
             return evaluate(self._compiled, grants, self.policy, effective)
@@ -70,7 +75,8 @@ class Formula(Script):
     def __init__(self, compiled: Compiled, policy: Policy) -> None:
         super().__init__(compiled, policy)
         self._evaluate: Callable[..., Any] = (
-            make_fast_formula(compiled, policy, self._run) if compiled.fast else self._run
+            make_fast_formula(compiled, policy, self._run)
+            if compiled.fast and policy.isolation != "process" else self._run
         )
 
     @property
@@ -99,14 +105,26 @@ def compile_restricted(source: str | bytes, filename: str = "<untrusted>", mode:
 
 def safe_exec(source: str | bytes, grants: Mapping[str, Any] | None = None, *,
               policy: Policy | None = None, filename: str = "<untrusted>",
-              limits: Limits | Mapping[str, Any] | None = None) -> Result:
-    """Compile (cached) and run ``source`` with ``grants``; return its Result."""
+              limits: Limits | Mapping[str, Any] | None = None, isolate: bool = False) -> Result:
+    """Compile (cached) and run ``source`` with ``grants``; return its Result.
+
+    ``isolate=True`` or ``Policy(isolation="process")``: compile and run it in
+    a worker process instead (``safecompile.isolation``).
+    """
+    if isolate or (policy is not None and policy.isolation == "process"):
+        from .isolation import run_isolated  # lazy: keeps `import safecompile` light
+
+        return run_isolated(source, grants, policy, filename, limits)
     result: Result = compile_restricted(source, filename, "exec", policy).run(grants, limits=limits)
     return result
 
 
 def safe_eval(expression: str | bytes, names: Mapping[str, Any] | None = None, *,
               policy: Policy | None = None, filename: str = "<expression>",
-              limits: Limits | Mapping[str, Any] | None = None) -> Any:
-    """Evaluate one expression with ``names``; return its value."""
+              limits: Limits | Mapping[str, Any] | None = None, isolate: bool = False) -> Any:
+    """Evaluate one expression with ``names``; return its value (``isolate``: as in safe_exec)."""
+    if isolate or (policy is not None and policy.isolation == "process"):
+        from .isolation import eval_isolated  # lazy: keeps `import safecompile` light
+
+        return eval_isolated(expression, names, policy, filename, limits)
     return compile_restricted(expression, filename, "eval", policy).run(names, limits=limits)

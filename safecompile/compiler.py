@@ -6,6 +6,7 @@ import __future__
 import ast
 import dataclasses
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from types import CodeType
@@ -54,19 +55,23 @@ def _syntax_violation(exc: SyntaxError) -> Violation:
     )
 
 
-def _too_complex(filename: str) -> CompileRejected:
+def _too_complex(filename: str, line: int = 1, col: int = 1) -> CompileRejected:
     rule = SourceTooComplex()
-    violation = Violation(rule.code, rule.message.format(depth=MAX_DEPTH), 1, 1, 1, 1, rule.fix)
+    violation = Violation(rule.code, rule.message.format(depth=MAX_DEPTH), line, col, line, col, rule.fix)
     return CompileRejected([violation], filename)
 
 
 def parse(text: str, filename: str, mode: Mode) -> ast.Module | ast.Expression:
     """``ast.parse`` with every parser failure turned into CompileRejected."""
     try:
-        tree = ast.parse(text, filename=filename, mode=mode)
+        with warnings.catch_warnings():
+            # The script's SyntaxWarnings ("invalid escape sequence", "is
+            # with a literal") are not the host's business.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename=filename, mode=mode)
     except SyntaxError as exc:
         if "too many nested" in str(exc.msg) or "too complex" in str(exc.msg):
-            raise _too_complex(filename) from None
+            raise _too_complex(filename, exc.lineno or 1, exc.offset or 1) from None
         raise CompileRejected([_syntax_violation(exc)], filename) from None
     except (RecursionError, MemoryError):
         raise _too_complex(filename) from None
@@ -165,7 +170,9 @@ def _late_syntax_errors(tree: ast.Module | ast.Expression, filename: str, mode: 
     """Syntax errors CPython's compiler finds after parsing (symbol table:
     ``return`` outside a function, duplicate arguments, misplaced ``global``)."""
     try:
-        compile(tree, filename, mode, flags=flags, dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(tree, filename, mode, flags=flags, dont_inherit=True)
     except SyntaxError as exc:
         return [_syntax_violation(exc)]
     except (RecursionError, MemoryError, ValueError):
@@ -242,7 +249,9 @@ def compile_source(source: object, filename: str, mode: Mode, policy: Policy) ->
         raise CompileRejected(_char_columns(refusing, text), filename)
     assert isinstance(rewritten, ast.Module | ast.Expression)
     try:
-        code = compile(rewritten, filename, mode, flags=flags, dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            code = compile(rewritten, filename, mode, flags=flags, dont_inherit=True)
     except (RecursionError, MemoryError):
         raise _too_complex(filename) from None
     except SyntaxError as exc:  # the compiler's own late checks

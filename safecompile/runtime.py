@@ -48,6 +48,10 @@ try:  # the allocator hook is C only; without it memory is not accounted
     from .guards import _memory
 except ImportError:  # pragma: no cover - depends on the build
     _memory = None  # type: ignore[assignment]
+if _memory is not None and not _memory.installed():  # type: ignore[redundant-expr]  # pragma: no cover
+    # -X dev, debug or mimalloc allocators: blocks cannot be sized, so the
+    # hook is not installed and memory is not accounted in-process.
+    _memory = None  # type: ignore[assignment]
 
 
 class Result:
@@ -435,8 +439,18 @@ def _run_guarded(run: RunState, function: Callable[[], Any]) -> Any:
     except BaseException as exc:
         failure = _fail(run, exc)
         del exc
+    if failure is None and run.budget.spent is None:
+        # A long C call (no ticks) may have run past the deadline: the clock
+        # is read once more when the run ends.
+        limit = run.limits.time
+        elapsed = run.budget.elapsed()
+        if limit is not None and elapsed > limit:
+            run.budget.exceed("time", limit, round(elapsed, 3))
     if failure is None and run.budget.spent is not None:
         failure = _limit_from(run)
+    # The run is over: script code that outlives it (a suspended generator's
+    # finally block at garbage collection, a __del__) finds its budget spent.
+    run.budget.counter.spend("time", run.limits.time, "run finished")
     if failure is not None:
         raise failure
     return outcome
@@ -506,9 +520,10 @@ def _fast_sum(iterable: Any, /, start: Any = 0) -> Any:
     return _builtins.sum(iterable, start)
 
 
-def _fast_builtins() -> dict[str, Any]:
+def _fast_builtins(_fast_operand: dict[str, Callable[..., Any]]) -> dict[str, Any]:
     table = {name: getattr(_builtins, name) for name in FAST_BUILTINS}
     table["sum"] = _fast_sum
+    table["pow"] = _fast_operand["pow"]
     for name in EXCEPTION_NAMES:
         table[name] = getattr(_builtins, name)
     return table
@@ -539,7 +554,7 @@ def make_fast_formula(compiled: Compiled, policy: Policy, slow: Callable[..., An
     limits = policy.limits
     operand = operand_guards(_OperandOnly(limits))  # type: ignore[arg-type]
     glb: dict[str, Any] = {
-        "__builtins__": _fast_builtins(),
+        "__builtins__": _fast_builtins(operand),
         names.POW: operand["pow"],
         names.LSHIFT: operand["lshift"],
     }
@@ -547,6 +562,12 @@ def make_fast_formula(compiled: Compiled, policy: Policy, slow: Callable[..., An
         glb["__builtins__"][name] = membrane.admit(value)
     code = compiled.code
     guard_names = frozenset(compiled.code.co_names) & names.EMITTED
+    # SAFETY: fast-path inputs are not admitted through the membrane, so only
+    # plain scalars may take it: a host object (or a container, which would
+    # be shared rather than copied) sends the call down the full path, where
+    # grants are copied or proxied.
+    inputs = tuple(sorted(compiled.names_read))
+    scalars = membrane.SCALARS
     memory: Any = _memory
     memory_budget = limits.memory
     memory_limit = -1 if memory_budget is None else memory_budget
@@ -560,6 +581,9 @@ def make_fast_formula(compiled: Compiled, policy: Policy, slow: Callable[..., An
         for guard in guard_names:
             if guard in scope:
                 raise AccessDenied(f"formula inputs may not be named {guard!r}")
+        for name in inputs:
+            if name in scope and type(scope[name]) not in scalars:
+                return slow(values)
         if memory is None:
             try:
                 return eval(code, glb, scope)  # noqa: S307 - compiled, checked code

@@ -32,6 +32,15 @@ _BODY_FIELDS = frozenset({"body", "orelse", "handlers", "finalbody"})
 Check = Callable[[Any, Any], Iterable[Violation] | None]
 
 
+class UnknownNode(ast.AST):
+    """Dispatch key for node classes without a decision (see KNOWN_NODES)."""
+
+
+#: Node classes of the ast module; filled by the rules with the classes that
+#: have a decision.  Anything else found in a tree is dispatched as UnknownNode.
+KNOWN_NODES: set[type[ast.AST]] = set()
+
+
 class Walk:
     """State of one walk: the tables, the rule context, what was found."""
 
@@ -65,6 +74,10 @@ class Walk:
 
     def _visit(self, node: ast.AST, scope: Any, in_class: bool, depth: int) -> ast.AST:
         checks = self.checks.get(type(node))
+        if checks is None and self.checks and type(node) not in KNOWN_NODES:
+            # A node class nobody decided about (not from the ast module, or
+            # from a newer Python): the rules' catch-all refuses it.
+            checks = self.checks.get(UnknownNode)
         if checks:
             ctx = self.ctx
             ctx.in_class_body = in_class
@@ -125,6 +138,8 @@ class Walk:
 
     def _visit_readonly(self, node: ast.AST, depth: int) -> None:
         checks = self.checks.get(type(node))
+        if checks is None and self.checks and type(node) not in KNOWN_NODES:
+            checks = self.checks.get(UnknownNode)
         if checks:
             self.ctx.in_class_body = False
             for check in checks:

@@ -306,10 +306,10 @@ class Proxy:
         if "__str__" in _checker(self).readable:
             text = str(_target(self))
             return str.__str__(text)
-        return self.__repr__()
+        return Proxy.__repr__(self)
 
     def __format__(self, spec: str) -> str:
-        return format(self.__str__(), spec)
+        return format(Proxy.__str__(self), spec)
 
     def __reduce__(self) -> Any:
         raise _deny("pickle or copy", self)

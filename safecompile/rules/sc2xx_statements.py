@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Literal
 
 from ..errors import Violation
+from ..walker import KNOWN_NODES, UnknownNode
 from . import Context, Rule, register
 
 Decision = Literal["allowed", "rewritten", "rejected", "never-parsed"]
@@ -46,7 +47,7 @@ Num Str Bytes NameConstant Ellipsis _ast_Ellipsis
 #: Node classes that a rewriter unit changes (the rest of "allowed" passes
 #: through unchanged).  See safecompile/transformers/__init__.py.
 _REWRITTEN = """
-Attribute Import ImportFrom For While FunctionDef Lambda ClassDef With
+Attribute Assign Import ImportFrom For While FunctionDef Lambda
 comprehension BinOp AugAssign
 """
 
@@ -109,6 +110,10 @@ Fix: use long-standing syntax for the same thing.
 
     def check(self, node: ast.AST, ctx: Context) -> Iterator[Violation]:
         yield self.violation(node, what=f"syntax {type(node).__name__!r}")
+
+
+UnsupportedSyntax.nodes = (*UnsupportedSyntax.nodes, UnknownNode)
+KNOWN_NODES.update(cls for cls in _all_node_classes())
 
 
 @register

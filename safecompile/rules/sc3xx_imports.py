@@ -41,7 +41,7 @@ Fix: use an allowed module, or ask the host to offer what you need.
 
     def check(self, node: ast.Import | ast.ImportFrom, ctx: Context) -> Iterator[Violation]:
         if isinstance(node, ast.ImportFrom):
-            if node.level or node.module is None:
+            if node.level or node.module is None or node.module == "__future__":
                 return
             modules = [node.module]
         else:

@@ -39,6 +39,9 @@ class AttributeRead(Unit):
             scope.owner is not None
             and isinstance(node.value, ast.Name)
             and node.value.id == scope.owner
+            # CVE-2025-22153: writes of split/subgroup keep the guard, which
+            # refuses them on exception groups.
+            and node.attr not in names.EXCEPTION_GROUP_TRUSTED
         )
         if isinstance(node.ctx, ast.Load):
             # SAFETY: dunder reads stay plain loads: the only ones the rules let
