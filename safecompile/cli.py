@@ -364,14 +364,11 @@ def _script_traceback(err: ScriptError, display: str, source: bytes) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.isolate and not hasattr(safecompile, "isolation"):
-        _fail("--isolate: process isolation is not available in this version of safecompile; "
-              "run without --isolate (the in-process budgets still apply)")
     config = _config_for(args, args.file)
     for option in args.limit:
         config = config.with_limits(parse_limits_option(option))
     policy = config.policy()
-    if args.isolate:  # pragma: no cover - no isolation API yet
+    if args.isolate:
         policy = replace(policy, isolation="process")
     grants = _load_grants(args.grants) if args.grants is not None else None
     display = _display(args.file)

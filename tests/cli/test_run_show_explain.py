@@ -166,12 +166,18 @@ def test_output_limit(tmp_path: Path) -> None:
     assert "output limit exceeded" in result.stderr
 
 
-def test_isolate_is_not_available_yet(tmp_path: Path) -> None:
-    name = script(tmp_path, "print(1)\n")
+def test_isolate_runs_the_script_in_a_worker_process(tmp_path: Path) -> None:
+    name = script(tmp_path, "print(6 * 7)\n")
     result = sc("run", name, "--isolate", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "process isolation is not available in this version of safecompile" in result.stderr
-    assert result.stdout == ""
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "42\n"
+
+
+def test_isolate_stops_a_runaway_script_with_a_time_limit(tmp_path: Path) -> None:
+    name = script(tmp_path, "while True:\n    pass\n")
+    result = sc("run", name, "--isolate", "--limit", "time=0.5", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "time limit exceeded" in result.stderr
 
 
 def test_run_reads_standard_input(tmp_path: Path) -> None:
