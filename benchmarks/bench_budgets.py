@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args()
     print(f"guards: {IMPLEMENTATION}; median of {args.reps}; ratio to plain exec")
-    print(f"| workload | plain | budgets on | ratio | limits None | ratio |")
+    print("| workload | plain | budgets on | ratio | limits None | ratio |")
     print("|---|---|---|---|---|---|")
     for name, source in WORKLOADS.items():
         runs = {

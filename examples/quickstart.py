@@ -5,8 +5,15 @@ Run it with:  python examples/quickstart.py
 
 from __future__ import annotations
 
-from safecompile import (AccessDenied, LimitExceeded, Limits, Policy,
-                         compile_restricted, expose, safe_exec)
+from safecompile import (
+    AccessDenied,
+    LimitExceeded,
+    Limits,
+    Policy,
+    compile_restricted,
+    expose,
+    safe_exec,
+)
 
 
 class Shop:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,6 +32,18 @@ def _frozen_sources(sources: Mapping[str, str] | None) -> Mapping[str, str]:
         if type(text) is not str:
             raise TypeError("Policy.sources values must be source text (str)")
     return MappingProxyType(items)
+
+
+
+#: Module names behind the module views besides the standard library's.
+_VIEWED_PACKAGES: frozenset[str] = frozenset({"regex", "_regex", "_regex_core", "safecompile"})
+
+
+def _names_a_module(name: str) -> bool:
+    """Whether ``name`` is (the top level of) a module a value could come from."""
+    if name in sys.stdlib_module_names or name in _VIEWED_PACKAGES:
+        return True
+    return any(loaded.partition(".")[0] == name for loaded in list(sys.modules))
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,14 @@ class Policy:
             raise TypeError("Policy.limits must be a Limits instance")
         if type(self.script_name) is not str or not self.script_name.isidentifier():
             raise TypeError("Policy.script_name must be an identifier")
+        if _names_a_module(self.script_name):
+            # SAFETY: ownership is decided by ``__module__ == script_name``;
+            # a script named like a module would own that module's classes.
+            raise ValueError(
+                f"Policy.script_name {self.script_name!r} is the name of a module; the "
+                "script would count as the owner of that module's classes and "
+                "functions. Choose a name no module uses (the default is 'script')."
+            )
         if self.isolation not in ("none", "process"):
             raise ValueError("Policy.isolation must be 'none' or 'process'")
 
@@ -110,3 +131,4 @@ def _replace(policy: Policy, **changes: Any) -> Policy:
 
 
 DEFAULT_POLICY = Policy()
+

@@ -9,13 +9,16 @@ errors, and hands back a ``Result`` whose values cross the membrane.
 from __future__ import annotations
 
 import builtins as _builtins
+import contextlib
 import contextvars
 import decimal
 import fractions
+import functools
 import operator
 import random
 import threading
 import types
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,6 +148,12 @@ class RunState:
         self.globals: dict[str, Any] = {"__name__": policy.script_name, "__doc__": None}
         self.builtins: dict[str, Any] = {}
         self.granted: dict[str, Any] = {}
+        # The generators of the script's generator functions, by creation
+        # number (see track_generator and close_generators).
+        self.generators: weakref.WeakKeyDictionary[types.GeneratorType[Any, Any, Any], int] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.made = 0
         self.budget = self.arm()
 
     # -- per-run pieces ------------------------------------------------------
@@ -173,8 +182,38 @@ class RunState:
             names.POW: pow_guard,
             names.LSHIFT: self.operand["lshift"],
             names.AUG_ITEM: self.aug_item,
+            names.GENERATOR: self.track_generator,
         })
         return budget
+
+    def track_generator(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap a script generator function so the run knows its generators."""
+        generators = self.generators
+
+        def start(*args: Any, **kwargs: Any) -> Any:
+            generator = function(*args, **kwargs)
+            self.made += 1
+            generators[generator] = self.made
+            return generator
+
+        # The wrapper stands in for the function: same names, same module
+        # (so it stays the script's own object), same attributes.
+        functools.update_wrapper(start, function)
+        return start
+
+    def close_generators(self, since: int, keep: Any = None) -> None:
+        """Close the generators made since ``since`` that are left suspended.
+
+        SAFETY: a suspended generator's ``finally`` and ``with`` exits would
+        otherwise run whenever the host's garbage collector gets to it,
+        outside any run.  They run here, still inside the run and its
+        budget; what they raise is dropped, as CPython drops what a
+        generator raises when it is collected.
+        """
+        for generator, number in list(self.generators.items()):
+            if number > since and generator is not keep and generator.gi_suspended:
+                with contextlib.suppress(Exception):  # as at garbage collection, minus the noise
+                    generator.close()
 
     def rng(self) -> random.Random:
         if self._rng is None:
@@ -335,6 +374,8 @@ class RunState:
                     return {k: self.export(v, depth + 1) for k, v in value.items()}
             elif kind in (set, frozenset) and membrane.is_plain(value):
                 return membrane.copy_plain(value)
+        if kind is types.GeneratorType and value in self.generators:
+            return GeneratorHandle(value, self)
         return ScriptObject(value, self)
 
 
@@ -430,15 +471,27 @@ def _fail(run: RunState, exc: BaseException) -> SafeCompileError:
     return error
 
 
-def _run_guarded(run: RunState, function: Callable[[], Any]) -> Any:
-    """Run ``function`` in ``run``; raise only public errors."""
+def _run_guarded(run: RunState, function: Callable[[], Any], close: bool = False) -> Any:
+    """Run ``function`` in ``run``; raise only public errors.
+
+    With ``close``, generators the function made and left suspended are
+    closed before the run ends (all but the one it returns).
+    """
     failure: SafeCompileError | None = None
     outcome: Any = None
+    since = run.made
     try:
         outcome = run.run_in_context(function)
     except BaseException as exc:
         failure = _fail(run, exc)
         del exc
+    if close and run.made > since:
+        try:
+            run.run_in_context(lambda: run.close_generators(since, keep=outcome))
+        except BaseException as exc:  # a limit reached by a finally block
+            if failure is None:
+                failure = _fail(run, exc)
+            del exc
     if failure is None and run.budget.spent is None:
         # A long C call (no ticks) may have run past the deadline: the clock
         # is read once more when the run ends.
@@ -480,7 +533,7 @@ def execute(compiled: Compiled, grants: Mapping[str, Any] | None, policy: Policy
     def body() -> None:
         exec(code, glb)
 
-    _run_guarded(run, body)
+    _run_guarded(run, body, close=True)
     output, usage = run.budget.output(), run.usage()
     names_at_end = dict(glb)  # what the run left, whatever handles do later
 
@@ -504,7 +557,7 @@ def evaluate(compiled: Compiled, names_: Mapping[str, Any] | None, policy: Polic
     def body() -> Any:
         return eval(code, glb)  # noqa: S307 - compiled, checked code
 
-    value = _run_guarded(run, body)
+    value = _run_guarded(run, body, close=True)
     return run.export(value)
 
 
@@ -638,18 +691,18 @@ class ScriptObject:
         object.__setattr__(self, "_sc_obj", obj)
         object.__setattr__(self, "_sc_run", run)
 
-    def _invoke(self, function: Callable[..., Any], *args: Any) -> Any:
+    def _invoke(self, function: Callable[..., Any], *args: Any, close: bool = False) -> Any:
         run: RunState = object.__getattribute__(self, "_sc_run")
         obj = object.__getattribute__(self, "_sc_obj")
         with run.lock:
             run.arm()
-            return _run_guarded(run, lambda: function(obj, *args))
+            return _run_guarded(run, lambda: function(obj, *args), close=close)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         run: RunState = object.__getattribute__(self, "_sc_run")
         admitted = [membrane.admit(arg) for arg in args]
         admitted_kw = {k: membrane.admit(v) for k, v in kwargs.items()}
-        result = self._invoke(lambda obj: obj(*admitted, **admitted_kw))
+        result = self._invoke(lambda obj: obj(*admitted, **admitted_kw), close=True)
         return run.export(result)
 
     def __repr__(self) -> str:
@@ -665,6 +718,10 @@ class ScriptObject:
         return bool(self._invoke(lambda obj: bool(obj)))
 
     def __len__(self) -> int:
+        obj = object.__getattribute__(self, "_sc_obj")
+        if not hasattr(type(obj), "__len__"):
+            # As Python's own TypeError, so list() and friends fall back to iterating.
+            raise TypeError(f"object of type {type(obj).__qualname__!r} has no len()")
         return int(self._invoke(lambda obj: len(obj)))
 
     def __iter__(self) -> Iterator[Any]:
@@ -721,6 +778,23 @@ def _text_of(obj: Any, function: Callable[[Any], Any]) -> str:
         raise TypeError("__repr__/__str__ returned a non-string")
     return text
 
+
+
+class GeneratorHandle(ScriptObject):
+    """A handle of a script generator that the host iterates.
+
+    When the host drops it, a generator left suspended is closed under a
+    fresh budget of the run, so its ``finally`` block runs guarded (not
+    later, at garbage collection, outside any run).
+    """
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        generator = object.__getattribute__(self, "_sc_obj")
+        if generator.gi_suspended:
+            with contextlib.suppress(Exception):  # a finalizer has no caller to tell
+                self._invoke(lambda obj: obj.close())
 
 def _unhandle(value: object) -> Any:
     if type(value) is ScriptObject:

@@ -15,11 +15,18 @@ is touched, so a property of a refused name never runs.
 from __future__ import annotations
 
 import _string  # type: ignore[import-not-found]
+import collections
 import decimal
 import functools
 import textwrap
 from collections.abc import Callable
-from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
+from types import (
+    BuiltinFunctionType,
+    BuiltinMethodType,
+    FunctionType,
+    MethodType,
+    ModuleType,
+)
 from typing import Any, Final
 
 from .. import names
@@ -146,15 +153,51 @@ def safe_format_map(template: str, mapping: Any, /) -> str:
 _SAFE_FORMATTERS: Final = {"format": safe_format, "format_map": safe_format_map}
 
 
-def _format_method(obj: object, name: str) -> Any:
-    """The guarded formatter for ``obj.format``/``obj.format_map`` on strings."""
-    if isinstance(obj, type):
-        if issubclass(obj, str) and getattr(obj, name) is getattr(str, name):
-            return _SAFE_FORMATTERS[name]
-        return _MISSING
-    if isinstance(obj, str) and getattr(type(obj), name) is getattr(str, name):
-        return functools.partial(_SAFE_FORMATTERS[name], obj)
-    return _MISSING
+def _user_string_formatter(name: str) -> Callable[..., str]:
+    safe = _SAFE_FORMATTERS[name]
+
+    def format_user_string(self: Any, /, *args: Any, **kwargs: Any) -> str:
+        # UserString.format/format_map call str.format on their ``data``.
+        return safe(self.data, *args, **kwargs)
+
+    format_user_string.__name__ = format_user_string.__qualname__ = name
+    return format_user_string
+
+
+#: Library functions that hand a caller's template to ``str.format``.
+_FORMAT_CARRIERS: Final[dict[Any, Callable[..., str]]] = {
+    collections.UserString.format: _user_string_formatter("format"),
+    collections.UserString.format_map: _user_string_formatter("format_map"),
+}
+
+
+def safe_formatter(value: Any, name: str) -> Any:
+    """``value`` (just read as attribute ``name``) with ``str.format`` guarded.
+
+    SAFETY: decides by what was read, not by the object it was read from,
+    so every spelling that reaches the builtin formatter is covered:
+    ``s.format``, ``str.format``, ``super(S, s).format``, ``super(S, S).format``,
+    a str subclass's inherited method, and the library methods that call
+    ``str.format`` on their own data (``collections.UserString``).
+    """
+    plain = getattr(str, name)
+    safe = _SAFE_FORMATTERS[name]
+    if value is plain:
+        return safe
+    kind = type(value)
+    if kind is BuiltinMethodType:
+        owner = getattr(value, "__self__", None)
+        if isinstance(owner, str) and value == plain.__get__(owner):
+            return functools.partial(safe, owner)
+        return value
+    if kind is MethodType:
+        carrier = _FORMAT_CARRIERS.get(value.__func__)
+        if carrier is not None:
+            return functools.partial(carrier, value.__self__)
+        return value
+    if kind is FunctionType:
+        return _FORMAT_CARRIERS.get(value, value)
+    return value
 
 
 class AttributeGuards:
@@ -178,13 +221,13 @@ class AttributeGuards:
             """getattr(obj, name[, default]) through the attribute guard."""
             text = _check_name(name, "getattr")
             read_check(obj, text, "read")
-            if text in names.FORMAT_METHODS:
-                formatter = _format_method(obj, text)
-                if formatter is not _MISSING:
-                    return formatter
             if default is _MISSING:
-                return getattr(obj, text)
-            return getattr(obj, text, default)
+                value = getattr(obj, text)
+            else:
+                value = getattr(obj, text, default)
+            if text in names.FORMAT_METHODS:
+                return safe_formatter(value, text)
+            return value
 
         def guarded_hasattr(obj: object, name: object) -> bool:
             """hasattr(obj, name): False for attributes scripts may not read."""

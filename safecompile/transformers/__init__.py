@@ -14,7 +14,9 @@ children are rewritten):
                        methods whose ``self``/``cls`` is never rebound check at
                        entry that it is the script's own object, and inside
                        them ``self.x`` reads and writes stay plain (units read
-                       this from the walker's ``Scope``)
+                       this from the walker's ``Scope``); generator functions
+                       get ``@__sc_generator__`` so the run can close the
+                       generators they leave suspended
 
 Printing needs no rewrite: ``print`` is the run's own builtin.  Patterns of
 ``match`` statements are left alone (they may only hold dotted names and

@@ -85,17 +85,43 @@ def method_owner(node: ast.FunctionDef, in_class: bool) -> str | None:
     return owner
 
 
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def is_generator(node: ast.FunctionDef | ast.Lambda) -> bool:
+    """Whether ``node``'s own body yields (nested scopes are not its body)."""
+    stack: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
+    while stack:
+        child = stack.pop()
+        if isinstance(child, ast.Yield | ast.YieldFrom):
+            return True
+        if isinstance(child, _NESTED_SCOPES):
+            continue
+        stack.extend(ast.iter_child_nodes(child))
+    return False
+
+
 class FunctionEntries(Unit):
     """``def f(): body`` → ``def f(): __sc_enter__(); body`` (after a docstring);
     a method with a verifiable owner → ``__sc_enter_method__(self); body``;
-    ``lambda: e`` → ``lambda: __sc_enter__() or e``."""
+    ``lambda: e`` → ``lambda: __sc_enter__() or e``.
+
+    Generator functions also get ``@__sc_generator__`` as their innermost
+    decorator (a generator lambda is wrapped in a call of it): the run
+    records the generators they make and closes the ones left suspended
+    when it ends, so no ``finally`` block of the script runs later, in the
+    host, at garbage collection.
+    """
 
     nodes = (ast.FunctionDef, ast.Lambda)
 
     def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         if isinstance(node, ast.Lambda):
+            generator = is_generator(node)
             enter = call(names.ENTER, [], node.body)
             node.body = located(ast.BoolOp(op=ast.Or(), values=[enter, node.body]), node.body)
+            if generator:
+                return call(names.GENERATOR, [node], node)
             return node
         assert isinstance(node, ast.FunctionDef)
         where = node.body[0]
@@ -106,5 +132,7 @@ class FunctionEntries(Unit):
             entry = call(names.ENTER, [], where)
         statement = located(ast.Expr(value=entry), where)
         position = 1 if _has_docstring(node.body) else 0
+        if is_generator(node):
+            node.decorator_list.append(located(ast.Name(id=names.GENERATOR, ctx=ast.Load()), node))
         node.body.insert(position, statement)
         return node

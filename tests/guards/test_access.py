@@ -255,6 +255,23 @@ FORMAT_SIDE_DOORS = {
     "collections.UserString.format_map": (
         "import collections\nleak = collections.UserString(TEMPLATE.replace('0', 'x')).format_map({'x': random.seed})"
     ),
+    "self.format in a str subclass method": (
+        "class S(str):\n    def f(self, x):\n        return self.format(x)\nleak = S(TEMPLATE).f(random.seed)"
+    ),
+    "super().format in a str subclass method": (
+        "class S(str):\n    def f(self, x):\n        return super().format(x)\nleak = S(TEMPLATE).f(random.seed)"
+    ),
+    "subclass of UserString": (
+        "import collections\nclass U(collections.UserString):\n    pass\nleak = U(TEMPLATE).format(random.seed)"
+    ),
+    "super of a UserString subclass": (
+        "import collections\nclass U(collections.UserString):\n    pass\n"
+        "leak = super(U, U(TEMPLATE)).format(random.seed)"
+    ),
+    "unbound UserString.format": (
+        "import collections\nf = collections.UserString.format\nleak = f(collections.UserString(TEMPLATE), random.seed)"
+    ),
+    "attrgetter format": "import operator\nleak = operator.attrgetter('format')(TEMPLATE)(random.seed)",
     "methodcaller on UserString": (
         "import collections, operator\n"
         "leak = operator.methodcaller('format', random.seed)(collections.UserString(TEMPLATE))"
@@ -262,18 +279,6 @@ FORMAT_SIDE_DOORS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE: guards/access.py _format_method guards `format`/`format_map` only on str "
-        "instances and str subclasses; the same unguarded str.format is reached through "
-        "super(S, obj)/super(S, S) of a script's str subclass and through "
-        "collections.UserString.format/format_map (which call str.format on their data), so "
-        "a template like '{0.__globals__[importlib].sys.modules[os].environ[NAME]}' applied "
-        "to any library function (random.seed is one) reads host module globals, os.environ "
-        "and sys.modules['__main__'] as text"
-    ),
-)
 @pytest.mark.parametrize(
     "door", FORMAT_SIDE_DOORS.values(), ids=FORMAT_SIDE_DOORS.keys()
 )
@@ -556,31 +561,18 @@ def test_attribute_error_of_a_public_name_is_an_ordinary_script_error():
     assert caught.value.type_name == "AttributeError"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE (host configuration): Ownership.owns decides by __module__ == the policy's "
-        "script_name, and Policy accepts any identifier, so with "
-        "Policy(script_name='statistics') the stdlib's statistics classes and functions "
-        "count as the script's own: a script replaces statistics.NormalDist.mean in the "
-        "host and reads their underscore attributes"
-    ),
-)
 def test_a_script_name_equal_to_a_stdlib_module_does_not_make_that_module_the_scripts():
     import statistics
 
     from safecompile import Policy
 
     saved_mean = statistics.NormalDist.__dict__["mean"]
-    try:
-        policy = Policy(script_name="statistics")
-    except (TypeError, ValueError):
-        return
-    try:
-        with pytest.raises(AccessDenied):
-            safe_exec(
-                "import statistics\nstatistics.NormalDist.mean = 5", policy=policy
-            )
-    finally:
-        statistics.NormalDist.mean = saved_mean
+    for taken in ("statistics", "_decimal", "builtins", "regex", "safecompile", "pytest"):
+        with pytest.raises(ValueError, match="is the name of a module"):
+            Policy(script_name=taken)
+    policy = Policy(script_name="formula_sheet")
+    with pytest.raises(AccessDenied):
+        safe_exec("import statistics\nstatistics.NormalDist.mean = 5", policy=policy)
     assert statistics.NormalDist.__dict__["mean"] is saved_mean
+    own = "class A:\n    pass\nA._x = 1\nprint(A._x)"
+    assert safe_exec(own, policy=policy).output == "1\n"

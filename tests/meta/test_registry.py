@@ -292,10 +292,15 @@ squares = [n * n for n in range(3)]
 double = lambda n: n * 2
 def power(n):
     return n ** 2 + (1 << n)
+def countdown(n):
+    while n:
+        yield n
+        n -= 1
 cells = [2]
 cells[0] **= 2
 cells[0] <<= 1
 print(total, squares, double(2), power(3), cells, math.pi > 3, dumps([1]), "{0}".format(1))
+print(list(countdown(3)))
 """
 
 
