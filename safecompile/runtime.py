@@ -33,7 +33,7 @@ from .errors import (
     SafeCompileError,
     ScriptError,
 )
-from .guards import membrane
+from .guards import IMPLEMENTATION, membrane
 
 # Imported with the library, not on a script's first `import re`: importing
 # `regex` registers its pattern type with copyreg, and that must not happen
@@ -620,8 +620,12 @@ def make_fast_formula(compiled: Compiled, policy: Policy, slow: Callable[..., An
     # be shared rather than copied) sends the call down the full path, where
     # grants are copied or proxied.
     inputs = tuple(sorted(compiled.names_read))
-    scalars = membrane.SCALARS
-    memory: Any = _memory
+    # Decimal arithmetic reads and writes the thread's decimal context (its
+    # flags, traps, precision): Decimal inputs take the full path, where each
+    # run has a fresh context, so the host's is never touched.
+    scalars = membrane.SCALARS - {decimal.Decimal}
+    memory_module: Any = _memory  # None where the hook is unavailable
+    metered: Any = None if memory_module is None else memory_module.eval
     memory_budget = limits.memory
     memory_limit = -1 if memory_budget is None else memory_budget
     empty: dict[str, Any] = {}
@@ -631,32 +635,43 @@ def make_fast_formula(compiled: Compiled, policy: Policy, slow: Callable[..., An
         if limits is not None:
             return slow(values, limits=limits)
         scope = empty if values is None else values
-        for guard in guard_names:
-            if guard in scope:
-                raise AccessDenied(f"formula inputs may not be named {guard!r}")
-        for name in inputs:
-            if name in scope and type(scope[name]) not in scalars:
-                return slow(values)
-        if memory is None:
-            try:
-                return eval(code, glb, scope)  # noqa: S307 - compiled, checked code
-            except (MemoryError, RecursionError) as exc:
-                raise _fast_failure(compiled, exc, memory_budget) from None
-            except SafeCompileError:
-                raise
-            except Exception as exc:
-                raise _fast_failure(compiled, exc, memory_budget) from None
-        memory.begin(memory_limit)
+        if guard_names:
+            for guard in guard_names:
+                if guard in scope:
+                    raise AccessDenied(f"formula inputs may not be named {guard!r}")
+        if type(scope) is dict:
+            get = scope.get
+            for name in inputs:
+                if type(get(name)) not in scalars:  # a missing name is None: NameError later
+                    return slow(values)
+        else:
+            for name in inputs:
+                if name in scope and type(scope[name]) not in scalars:
+                    return slow(values)
         try:
-            return eval(code, glb, scope)  # noqa: S307 - compiled, checked code
+            if metered is None:
+                return eval(code, glb, scope)  # noqa: S307 - compiled, checked code
+            return metered(memory_limit, code, glb, scope)
         except SafeCompileError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # MemoryError and RecursionError included
             raise _fast_failure(compiled, exc, memory_budget) from None
-        finally:
-            memory.end()
 
-    return run
+    if metered is None or IMPLEMENTATION != "c":
+        return run
+
+    def on_error(exc: BaseException) -> None:
+        if isinstance(exc, SafeCompileError):
+            raise exc
+        raise _fast_failure(compiled, exc, memory_budget) from None
+
+    # The same call in C (guards/_memory.c): ``run`` is its pure twin, and
+    # takes every call that is not a dict of scalars.
+    native: Callable[..., Any] = memory_module.Formula(
+        code, glb, inputs, tuple(sorted(guard_names)), tuple(scalars),
+        memory_limit, run, on_error,
+    )
+    return native
 
 
 def _fast_failure(compiled: Compiled, exc: BaseException, limit: int | None) -> SafeCompileError:

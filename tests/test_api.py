@@ -452,3 +452,17 @@ def test_a_limit_in_one_thread_does_not_stop_another():
     for thread in threads:
         thread.join()
     assert results == {"small": "100\n", "huge": "steps"}
+
+
+def test_a_formula_with_decimal_inputs_leaves_the_hosts_decimal_context_alone():
+    import decimal
+
+    run = compile_restricted("a / b", mode="eval").run
+    with decimal.localcontext() as host:
+        host.prec = 5
+        host.clear_flags()
+        value = run({"a": decimal.Decimal(1), "b": decimal.Decimal(3)})
+        assert host.flags[decimal.Inexact] == 0
+        assert host.prec == 5
+    # the run's own context: 28 digits, whatever the host's precision
+    assert len(str(value)) == len("0.") + 28

@@ -32,6 +32,32 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+
+#include <structmember.h>
+#if PY_VERSION_HEX >= 0x030C0000
+#  define PyErr_GetRaisedException_compat() PyErr_GetRaisedException()
+#  define Py_T_PYSSIZET_compat Py_T_PYSSIZET
+#  define Py_READONLY_compat Py_READONLY
+#else
+#  define Py_T_PYSSIZET_compat T_PYSSIZET
+#  define Py_READONLY_compat READONLY
+static PyObject *
+PyErr_GetRaisedException_compat(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL) {
+        return NULL;
+    }
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_DECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #ifdef __GLIBC__
@@ -66,6 +92,11 @@ static _Thread_local runstack_t *tls_runs __attribute__((tls_model("initial-exec
 #else
 static _Thread_local runstack_t *tls_runs;
 #endif
+
+/* The run stack tls_runs points to while a run is open: thread-local
+ * storage of the default (dynamic) model, so it costs no allocation per run
+ * and glibc frees it with the thread. */
+static _Thread_local runstack_t tls_stack;
 
 /* Written once in pthread_once(install_hooks), read-only afterwards. */
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
@@ -249,16 +280,19 @@ install_hooks(void)
 static int
 push_runstack(void)
 {
-    runstack_t *s = PyMem_RawCalloc(1, sizeof(*s));   /* tls_runs NULL: free */
-    if (s == NULL) {
+    runstack_t *s = &tls_stack;
+    s->depth = 0;
+    s->seen = 0;
+    tls_runs = s;
+    void *probe = PyMem_RawMalloc(1);   /* depth 0: seen, not charged */
+    if (probe == NULL) {
+        tls_runs = NULL;
         PyErr_NoMemory();
         return -1;
     }
-    tls_runs = s;
-    PyMem_RawFree(PyMem_RawMalloc(1));   /* depth 0: seen, not charged */
+    PyMem_RawFree(probe);
     if (!s->seen) {
         tls_runs = NULL;
-        PyMem_RawFree(s);
         return 0;
     }
     return 1;
@@ -267,9 +301,7 @@ push_runstack(void)
 static void
 pop_runstack(void)
 {
-    runstack_t *s = tls_runs;
-    tls_runs = NULL;   /* first, so that freeing s is not accounted */
-    PyMem_RawFree(s);
+    tls_runs = NULL;
 }
 
 /* The innermost frame of this thread, or NULL outside a run. */
@@ -280,19 +312,16 @@ top_frame(void)
     return s != NULL && s->depth > 0 ? &s->frames[s->depth - 1] : NULL;
 }
 
-static PyObject *
-memory_begin(PyObject *Py_UNUSED(module), PyObject *arg)
+/* Open a frame with a budget of limit bytes: 0, or -1 with an exception. */
+static int
+open_frame(Py_ssize_t limit)
 {
-    Py_ssize_t limit = PyLong_AsSsize_t(arg);
-    if (limit == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
     if (!hooks_installed) {
         PyErr_SetString(PyExc_RuntimeError,
                         "memory accounting is unavailable: unsupported allocator "
                         "(debug hooks, mimalloc, or tracemalloc started before "
                         "the import); use the default one or PYTHONMALLOC=malloc");
-        return NULL;
+        return -1;
     }
     if (tls_runs == NULL) {
         int live = push_runstack();
@@ -301,32 +330,85 @@ memory_begin(PyObject *Py_UNUSED(module), PyObject *arg)
                 PyErr_SetString(PyExc_RuntimeError, "memory accounting hooks "
                                 "were removed by another allocator hook");
             }
-            return NULL;
+            return -1;
         }
     }
     runstack_t *s = tls_runs;
     if (s->depth == MAX_DEPTH) {
         PyErr_Format(PyExc_RuntimeError,
                      "memory accounting runs nested deeper than %d", MAX_DEPTH);
-        return NULL;
+        return -1;
     }
     s->frames[s->depth] = (frame_t){.limit = limit < 0 ? -1 : limit};
     s->depth++;   /* last: the frame counts from here on */
+    return 0;
+}
+
+/* Close the innermost frame (one is open) and return it. */
+static frame_t
+close_frame(void)
+{
+    frame_t f = tls_runs->frames[tls_runs->depth - 1];
+    if (--tls_runs->depth == 0) {
+        pop_runstack();
+    }
+    return f;
+}
+
+static PyObject *
+memory_begin(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    Py_ssize_t limit = PyLong_AsSsize_t(arg);
+    if (limit == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (open_frame(limit) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
+}
+
+/* eval(limit, code, globals, locals): evaluate code in a run of its own
+ * (begin, PyEval_EvalCode, end in one call: the formula fast path). */
+static PyObject *
+memory_eval(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "eval() takes 4 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(args[0]);
+    if (limit == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!PyCode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "eval() needs a code object");
+        return NULL;
+    }
+    if (!PyDict_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "eval() globals must be a dict");
+        return NULL;
+    }
+    if (!PyMapping_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "eval() locals must be a mapping");
+        return NULL;
+    }
+    if (open_frame(limit) < 0) {
+        return NULL;
+    }
+    PyObject *result = PyEval_EvalCode(args[1], args[2], args[3]);
+    (void)close_frame();
+    return result;
 }
 
 static PyObject *
 memory_end(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
-    frame_t *top = top_frame();
-    if (top == NULL) {
+    if (top_frame() == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "end() without a matching begin()");
         return NULL;
     }
-    frame_t f = *top;
-    if (--tls_runs->depth == 0) {
-        pop_runstack();
-    }
+    frame_t f = close_frame();
     /* Built after the pop: an enclosing run pays for the result. */
     return Py_BuildValue("(nnO)", f.net, f.peak, f.exceeded ? Py_True : Py_False);
 }
@@ -364,11 +446,257 @@ memory_installed(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     return PyBool_FromLong(live);
 }
 
+/* --- Formula: the formula fast path's call, in C -------------------------
+ *
+ * Formula(code, globals, inputs, guards, scalars, limit, fallback, on_error)
+ * is called as formula(values) with a dict (or None, or nothing).  When every
+ * input it reads holds a value whose exact type is one of `scalars`, and no
+ * key of `values` is one of `guards`, it evaluates `code` with `globals` and
+ * `values` as the locals inside a memory run of `limit` bytes, as eval() and
+ * memory.eval() would.  Anything else (keyword arguments, a mapping that is
+ * not exactly a dict, a non-scalar input, a guard name) goes to
+ * fallback(*args, **kwargs), the pure-Python twin that decides the same way
+ * and takes the full path where needed.  An exception from the evaluation
+ * is handed to on_error(exc), which raises the error the caller sees.
+ */
+
+#define FORMULA_MAX_SCALARS 16
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *code;
+    PyObject *globals;
+    PyObject *inputs;     /* tuple of str */
+    PyObject *guards;     /* tuple of str */
+    PyObject *scalars;    /* tuple of types, kept alive for the array below */
+    PyTypeObject *scalar_types[FORMULA_MAX_SCALARS];
+    Py_ssize_t n_scalars;
+    Py_ssize_t limit;
+    PyObject *fallback;
+    PyObject *on_error;
+    PyObject *empty;      /* {} for formula() and formula(None) */
+    vectorcallfunc vectorcall;
+} FormulaObject;
+
+static int
+formula_traverse(FormulaObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->code);
+    Py_VISIT(self->globals);
+    Py_VISIT(self->inputs);
+    Py_VISIT(self->guards);
+    Py_VISIT(self->scalars);
+    Py_VISIT(self->fallback);
+    Py_VISIT(self->on_error);
+    Py_VISIT(self->empty);
+    return 0;
+}
+
+static int
+formula_clear(FormulaObject *self)
+{
+    Py_CLEAR(self->code);
+    Py_CLEAR(self->globals);
+    Py_CLEAR(self->inputs);
+    Py_CLEAR(self->guards);
+    Py_CLEAR(self->scalars);
+    Py_CLEAR(self->fallback);
+    Py_CLEAR(self->on_error);
+    Py_CLEAR(self->empty);
+    self->n_scalars = 0;
+    return 0;
+}
+
+static void
+formula_dealloc(FormulaObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    (void)formula_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static int
+all_str(PyObject *tuple, const char *what)
+{
+    if (!PyTuple_CheckExact(tuple)) {
+        PyErr_Format(PyExc_TypeError, "Formula() %s must be a tuple", what);
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(tuple); i++) {
+        if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(tuple, i))) {
+            PyErr_Format(PyExc_TypeError, "Formula() %s must hold str only", what);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static PyObject *
+formula_call_fallback(FormulaObject *self, PyObject *const *args, size_t nargsf,
+                      PyObject *kwnames)
+{
+    return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+}
+
+static PyObject *
+formula_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                   PyObject *kwnames)
+{
+    FormulaObject *self = (FormulaObject *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL || nargs > 1 || !hooks_installed) {
+        return formula_call_fallback(self, args, nargsf, kwnames);
+    }
+    PyObject *scope = (nargs == 0 || args[0] == Py_None) ? self->empty : args[0];
+    if (!PyDict_CheckExact(scope)) {
+        return formula_call_fallback(self, args, nargsf, kwnames);
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(self->guards); i++) {
+        int has = PyDict_Contains(scope, PyTuple_GET_ITEM(self->guards, i));
+        if (has < 0) {
+            return NULL;
+        }
+        if (has) {
+            return formula_call_fallback(self, args, nargsf, kwnames);
+        }
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(self->inputs); i++) {
+        PyObject *value = PyDict_GetItemWithError(scope, PyTuple_GET_ITEM(self->inputs, i));
+        if (value == NULL) {
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            continue;   /* missing: the evaluation raises NameError */
+        }
+        PyTypeObject *type = Py_TYPE(value);
+        Py_ssize_t k = 0;
+        while (k < self->n_scalars && self->scalar_types[k] != type) {
+            k++;
+        }
+        if (k == self->n_scalars) {
+            return formula_call_fallback(self, args, nargsf, kwnames);
+        }
+    }
+    /* The scope stays alive: the caller holds args[0], self holds empty. */
+    if (open_frame(self->limit) < 0) {
+        return NULL;
+    }
+    PyObject *result = PyEval_EvalCode(self->code, self->globals, scope);
+    (void)close_frame();
+    if (result != NULL) {
+        return result;
+    }
+    PyObject *exc = PyErr_GetRaisedException_compat();
+    if (exc == NULL) {
+        return NULL;
+    }
+    PyObject *raised = PyObject_CallOneArg(self->on_error, exc);
+    Py_DECREF(exc);
+    if (raised != NULL) {   /* on_error must raise; returning is a bug */
+        Py_DECREF(raised);
+        PyErr_SetString(PyExc_SystemError, "Formula on_error returned instead of raising");
+    }
+    return NULL;
+}
+
+static PyObject *
+formula_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *code, *globals, *inputs, *guards, *scalars, *fallback, *on_error;
+    Py_ssize_t limit;
+    static char *kwlist[] = {"code", "globals", "inputs", "guards", "scalars",
+                             "limit", "fallback", "on_error", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!OOO!nOO:Formula", kwlist,
+                                     &PyCode_Type, &code, &PyDict_Type, &globals,
+                                     &inputs, &guards, &PyTuple_Type, &scalars,
+                                     &limit, &fallback, &on_error)) {
+        return NULL;
+    }
+    if (!all_str(inputs, "inputs") || !all_str(guards, "guards")) {
+        return NULL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(scalars);
+    if (n > FORMULA_MAX_SCALARS) {
+        PyErr_Format(PyExc_ValueError, "Formula() takes at most %d scalar types",
+                     FORMULA_MAX_SCALARS);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyType_Check(PyTuple_GET_ITEM(scalars, i))) {
+            PyErr_SetString(PyExc_TypeError, "Formula() scalars must hold types only");
+            return NULL;
+        }
+    }
+    if (!PyCallable_Check(fallback) || !PyCallable_Check(on_error)) {
+        PyErr_SetString(PyExc_TypeError, "Formula() fallback and on_error must be callable");
+        return NULL;
+    }
+    PyObject *empty = PyDict_New();
+    if (empty == NULL) {
+        return NULL;
+    }
+    FormulaObject *self = (FormulaObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        Py_DECREF(empty);
+        return NULL;
+    }
+    self->code = Py_NewRef(code);
+    self->globals = Py_NewRef(globals);
+    self->inputs = Py_NewRef(inputs);
+    self->guards = Py_NewRef(guards);
+    self->scalars = Py_NewRef(scalars);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        self->scalar_types[i] = (PyTypeObject *)PyTuple_GET_ITEM(scalars, i);
+    }
+    self->n_scalars = n;
+    self->limit = limit < 0 ? -1 : limit;
+    self->fallback = Py_NewRef(fallback);
+    self->on_error = Py_NewRef(on_error);
+    self->empty = empty;
+    self->vectorcall = formula_vectorcall;
+    return (PyObject *)self;
+}
+
+static PyMemberDef formula_members[] = {
+    {"__vectorcalloffset__", Py_T_PYSSIZET_compat, offsetof(FormulaObject, vectorcall), Py_READONLY_compat, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+PyDoc_STRVAR(formula_doc,
+"Formula(code, globals, inputs, guards, scalars, limit, fallback, on_error)\n--\n\n"
+"The formula fast path's call: formula(values) evaluates code with values as\n"
+"the locals inside a memory run of limit bytes when values is a dict whose\n"
+"inputs hold scalars only; everything else goes to fallback.");
+
+static PyType_Slot formula_slots[] = {
+    {Py_tp_new, formula_new},
+    {Py_tp_dealloc, formula_dealloc},
+    {Py_tp_traverse, formula_traverse},
+    {Py_tp_clear, formula_clear},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, formula_members},
+    {Py_tp_doc, (void *)formula_doc},
+    {0, NULL},
+};
+
+static PyType_Spec formula_spec = {
+    .name = "safecompile.guards._memory.Formula",
+    .basicsize = sizeof(FormulaObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL
+             | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = formula_slots,
+};
+
 PyDoc_STRVAR(begin_doc, "begin($module, limit, /)\n--\n\n"
 "Start accounting on this thread with a budget of limit bytes (< 0: no limit).\n"
 "Runs nest up to 16 deep; an allocation counts toward every active run.");
 PyDoc_STRVAR(end_doc, "end($module, /)\n--\n\n"
 "Stop the innermost run on this thread; return (net, peak, exceeded).");
+PyDoc_STRVAR(eval_doc, "eval($module, limit, code, globals, locals, /)\n--\n\n"
+"Evaluate code (as eval() does) inside a run of its own with a budget of limit\n"
+"bytes: begin(), eval, end() in one call.");
 PyDoc_STRVAR(usage_doc, "usage($module, /)\n--\n\n"
 "(net, peak) of the innermost run on this thread, or (0, 0) outside a run.");
 PyDoc_STRVAR(exceeded_doc, "exceeded($module, /)\n--\n\n"
@@ -379,6 +707,7 @@ PyDoc_STRVAR(installed_doc, "installed($module, /)\n--\n\n"
 static PyMethodDef memory_methods[] = {
     {"begin", memory_begin, METH_O, begin_doc},
     {"end", memory_end, METH_NOARGS, end_doc},
+    {"eval", (PyCFunction)(void (*)(void))memory_eval, METH_FASTCALL, eval_doc},
     {"usage", memory_usage, METH_NOARGS, usage_doc},
     {"exceeded", memory_exceeded, METH_NOARGS, exceeded_doc},
     {"installed", memory_installed, METH_NOARGS, installed_doc},
@@ -386,10 +715,16 @@ static PyMethodDef memory_methods[] = {
 };
 
 static int
-memory_exec(PyObject *Py_UNUSED(module))
+memory_exec(PyObject *module)
 {
     (void)pthread_once(&install_once, install_hooks);
-    return 0;
+    PyObject *formula = PyType_FromModuleAndSpec(module, &formula_spec, NULL);
+    if (formula == NULL) {
+        return -1;
+    }
+    int status = PyModule_AddObjectRef(module, "Formula", formula);
+    Py_DECREF(formula);
+    return status;
 }
 
 /* Py_mod_gil keeps its default: not declared safe for the free-threaded
