@@ -101,6 +101,8 @@ class Walk:
             owner = self.method_owner(node, in_class)  # type: ignore[arg-type]
             node._sc_owner = owner  # type: ignore[attr-defined]
             child_scope = self.scope_type(owner)
+        elif type(node) is ast.Lambda and units:
+            child_scope = self.scope_type(None)
         elif isinstance(node, ast.Lambda | ast.ClassDef):
             child_scope = self.module_scope
         child_in_class = type(node) is ast.ClassDef
@@ -123,6 +125,8 @@ class Walk:
                 new = self._visit(value, field_scope, False, depth)
                 if new is not value:
                     setattr(node, field, new)
+        if child_scope is not scope and child_scope is not self.module_scope:
+            node._sc_generator = child_scope.generator  # type: ignore[attr-defined]
         node_units = units.get(type(node))
         if node_units:
             for unit in node_units:

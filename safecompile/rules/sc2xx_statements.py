@@ -23,7 +23,7 @@ Module Expression Interactive FunctionType Suite
 FunctionDef ClassDef Return Delete Assign AugAssign AnnAssign For While If With
 Match Raise Try Assert Global Nonlocal Expr Pass Break Continue
 BoolOp NamedExpr BinOp UnaryOp Lambda IfExp Dict Set ListComp SetComp DictComp
-GeneratorExp Yield YieldFrom Compare Call FormattedValue JoinedStr Constant
+GeneratorExp Compare Call FormattedValue JoinedStr Constant
 Attribute Subscript Starred Name List Tuple Slice
 Load Store Del And Or Add Sub Mult MatMult Div Mod Pow LShift RShift BitOr
 BitXor BitAnd FloorDiv Invert Not UAdd USub Eq NotEq Lt LtE Gt GtE Is IsNot In
@@ -48,7 +48,7 @@ Num Str Bytes NameConstant Ellipsis _ast_Ellipsis
 #: through unchanged).  See safecompile/transformers/__init__.py.
 _REWRITTEN = """
 Attribute Assign Import ImportFrom For While FunctionDef Lambda
-comprehension BinOp AugAssign
+comprehension BinOp AugAssign Yield YieldFrom
 """
 
 NODE_DECISIONS: dict[str, Decision] = {}

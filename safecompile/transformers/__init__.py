@@ -10,7 +10,8 @@ children are rewritten):
 4. ``Imports``         import statements → the guarded import
 5. ``LoopIterables``   for-loops and comprehensions iterate through the budget
 6. ``WhileTests``      while-loop tests tick the budget
-7. ``FunctionEntries`` function and lambda entries tick and check recursion;
+7. ``Yields``          marks the enclosing function as a generator
+8. ``FunctionEntries`` function and lambda entries tick and check recursion;
                        methods whose ``self``/``cls`` is never rebound check at
                        entry that it is the script's own object, and inside
                        them ``self.x`` reads and writes stay plain (units read
@@ -32,7 +33,7 @@ from .attributes import AttributeAssign, AttributeRead
 from .base import Unit
 from .imports import Imports
 from .operands import Operands
-from .ticks import FunctionEntries, LoopIterables, WhileTests
+from .ticks import FunctionEntries, LoopIterables, WhileTests, Yields
 
 ORDER: tuple[type[Unit], ...] = (
     AttributeRead,
@@ -41,6 +42,7 @@ ORDER: tuple[type[Unit], ...] = (
     Imports,
     LoopIterables,
     WhileTests,
+    Yields,
     FunctionEntries,
 )
 

@@ -13,13 +13,15 @@ class Scope:
 
     ``owner`` is the first parameter of the enclosing method when the method
     entry verifies it is the script's own object and the method never
-    rebinds it (see ``ticks.method_owner``); None elsewhere.
+    rebinds it (see ``ticks.method_owner``); None elsewhere.  ``generator``
+    turns True when a ``yield`` is found in the function's own body.
     """
 
-    __slots__ = ("owner",)
+    __slots__ = ("generator", "owner")
 
     def __init__(self, owner: str | None = None) -> None:
         self.owner = owner
+        self.generator = False  # set by the Yields unit: the function yields
 
 
 MODULE_SCOPE = Scope()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from .. import names
-from .base import Scope, Unit, call, located
+from .base import MODULE_SCOPE, Scope, Unit, call, located
 
 
 class LoopIterables(Unit):
@@ -101,6 +101,23 @@ def is_generator(node: ast.FunctionDef | ast.Lambda) -> bool:
     return False
 
 
+class Yields(Unit):
+    """``yield`` → ``yield`` (unchanged): marks the enclosing function's scope
+    as a generator, for FunctionEntries."""
+
+    nodes = (ast.Yield, ast.YieldFrom)
+
+    def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
+        if scope is not MODULE_SCOPE:  # shared; a yield there is a SyntaxError anyway
+            scope.generator = True
+        return node
+
+
+def _yields(node: ast.FunctionDef | ast.Lambda) -> bool:
+    marked = getattr(node, "_sc_generator", None)  # set by the walker
+    return is_generator(node) if marked is None else bool(marked)
+
+
 class FunctionEntries(Unit):
     """``def f(): body`` → ``def f(): __sc_enter__(); body`` (after a docstring);
     a method with a verifiable owner → ``__sc_enter_method__(self); body``;
@@ -117,7 +134,7 @@ class FunctionEntries(Unit):
 
     def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         if isinstance(node, ast.Lambda):
-            generator = is_generator(node)
+            generator = _yields(node)
             enter = call(names.ENTER, [], node.body)
             node.body = located(ast.BoolOp(op=ast.Or(), values=[enter, node.body]), node.body)
             if generator:
@@ -132,7 +149,7 @@ class FunctionEntries(Unit):
             entry = call(names.ENTER, [], where)
         statement = located(ast.Expr(value=entry), where)
         position = 1 if _has_docstring(node.body) else 0
-        if is_generator(node):
+        if _yields(node):
             node.decorator_list.append(located(ast.Name(id=names.GENERATOR, ctx=ast.Load()), node))
         node.body.insert(position, statement)
         return node

@@ -26,6 +26,7 @@ from safecompile.transformers import (
     LoopIterables,
     Operands,
     WhileTests,
+    Yields,
 )
 
 
@@ -48,6 +49,7 @@ def test_order_lists_every_unit_once_in_the_documented_order():
         Imports,
         LoopIterables,
         WhileTests,
+        Yields,
         FunctionEntries,
     ) == transformers.ORDER
 
@@ -121,6 +123,13 @@ BEFORE_AFTER = {
     WhileTests: [
         ("while x:\n    pass", "while __sc_tick__() or x:\n    pass"),
         ("while True:\n    break", "while __sc_tick__() or True:\n    break"),
+    ],
+    Yields: [
+        (
+            "def g():\n    yield 1",
+            "@__sc_generator__\ndef g():\n    __sc_enter__()\n    yield 1",
+        ),
+        ("f = lambda: (yield)", "f = __sc_generator__(lambda: __sc_enter__() or (yield))"),
     ],
     FunctionEntries: [
         ("def f():\n    return 1", "def f():\n    __sc_enter__()\n    return 1"),
@@ -315,3 +324,22 @@ def test_script_error_traceback_follows_calls_through_rewritten_functions():
     assert [line for _, line in _script_lines(caught.value)] == [7, 2, 5] + (
         [] if inlined else [5]
     )
+
+
+def test_generator_functions_and_lambdas_are_wrapped_and_nothing_else_is():
+    code = rewritten("""
+        def plain():
+            return [x for x in range(3)]
+        def gen(n=(lambda: 1)):
+            def inner():
+                return 1
+            yield inner()
+        ask = lambda: (yield)
+        class C:
+            def each(self):
+                yield from gen()
+    """)
+    assert code.count("@__sc_generator__") == 2  # gen and C.each
+    assert "__sc_generator__(lambda" in code
+    assert "def plain" in code and "@__sc_generator__\ndef plain" not in code
+    assert "@__sc_generator__\n    def inner" not in code
