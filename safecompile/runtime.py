@@ -154,6 +154,7 @@ class RunState:
             weakref.WeakKeyDictionary()
         )
         self.made = 0
+        self.active = 0  # handle invocations under way (see ScriptObject._enter)
         self.budget = self.arm()
 
     # -- per-run pieces ------------------------------------------------------
@@ -707,11 +708,8 @@ class ScriptObject:
         object.__setattr__(self, "_sc_run", run)
 
     def _invoke(self, function: Callable[..., Any], *args: Any, close: bool = False) -> Any:
-        run: RunState = object.__getattribute__(self, "_sc_run")
         obj = object.__getattribute__(self, "_sc_obj")
-        with run.lock:
-            run.arm()
-            return _run_guarded(run, lambda: function(obj, *args), close=close)
+        return self._invoke_on(obj, lambda target: function(target, *args), close=close)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         run: RunState = object.__getattribute__(self, "_sc_run")
@@ -751,11 +749,22 @@ class ScriptObject:
                 raise
             yield run.export(item)
 
-    def _invoke_on(self, target: Any, function: Callable[[Any], Any]) -> Any:
+    def _invoke_on(self, target: Any, function: Callable[[Any], Any], close: bool = False) -> Any:
         run: RunState = object.__getattribute__(self, "_sc_run")
         with run.lock:
-            run.arm()
-            return _run_guarded(run, lambda: function(target))
+            if run.active:
+                # A host callback reached from the script's code, using the
+                # same run's objects: a fresh budget here would replace the
+                # one the running code is spending.
+                raise AccessDenied(
+                    "a script's objects cannot be used while code of the same run is running"
+                )
+            run.active += 1
+            try:
+                run.arm()
+                return _run_guarded(run, lambda: function(target), close=close)
+            finally:
+                run.active -= 1
 
     def __eq__(self, other: object) -> bool:
         other = _unhandle(other)
@@ -807,7 +816,8 @@ class GeneratorHandle(ScriptObject):
 
     def __del__(self) -> None:
         generator = object.__getattribute__(self, "_sc_obj")
-        if generator.gi_suspended:
+        run: RunState = object.__getattribute__(self, "_sc_run")
+        if generator.gi_suspended and not run.active:
             with contextlib.suppress(Exception):  # a finalizer has no caller to tell
                 self._invoke(lambda obj: obj.close())
 

@@ -463,3 +463,20 @@ def test_a_finally_block_that_runs_past_the_budget_at_the_end_fails_the_run():
             "it = g()\nnext(it)",
             limits={"steps": 1000},
         )
+
+
+def test_a_handle_cannot_be_used_from_inside_its_own_run():
+    holder: list = []
+
+    def callback():
+        return holder[0]()  # a handle of the run that is calling us
+
+    namespace = safe_exec(
+        "def outer():\n    return callback()\ndef inner():\n    return 1",
+        {"callback": callback},
+    ).namespace
+    holder.append(namespace["inner"])
+    with pytest.raises(AccessDenied, match="same run is running"):
+        namespace["outer"]()
+    # outside a run of its own, the same handle works, with a fresh budget
+    assert namespace["inner"]() == 1
