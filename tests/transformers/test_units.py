@@ -341,5 +341,6 @@ def test_generator_functions_and_lambdas_are_wrapped_and_nothing_else_is():
     """)
     assert code.count("@__sc_generator__") == 2  # gen and C.each
     assert "__sc_generator__(lambda" in code
-    assert "def plain" in code and "@__sc_generator__\ndef plain" not in code
+    assert "def plain" in code
+    assert "@__sc_generator__\ndef plain" not in code
     assert "@__sc_generator__\n    def inner" not in code
