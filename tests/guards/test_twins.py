@@ -227,15 +227,23 @@ HASHABLE_SCALARS = st.one_of(
     ]),
 )
 UNHASHABLE_OTHERS = st.sampled_from([bytearray(b"x"), Thing(), [Thing()]])
-HASHABLES = st.recursive(HASHABLE_SCALARS, lambda inner: st.tuples(inner) | st.frozensets(inner, max_size=3),
-                         max_leaves=8)
-PLAIN_VALUES = st.recursive(
-    HASHABLES | UNHASHABLE_OTHERS,
-    lambda inner: (st.lists(inner, max_size=3) | st.tuples(inner, inner)
-                   | st.dictionaries(HASHABLES, inner, max_size=3)
-                   | st.sets(HASHABLES, max_size=3) | st.frozensets(HASHABLES, max_size=3)),
-    max_leaves=12,
-)
+
+
+# Named functions, not lambdas: hypothesis reads an extend function's source
+# to check that it recurses, and a lambda inside a multi-line call can come
+# back as the wrong lines (a HypothesisDeprecationWarning, an error here).
+def _hashable_containers(inner: Any) -> Any:
+    return st.tuples(inner) | st.frozensets(inner, max_size=3)
+
+
+def _plain_containers(inner: Any) -> Any:
+    return (st.lists(inner, max_size=3) | st.tuples(inner, inner)
+            | st.dictionaries(HASHABLES, inner, max_size=3)
+            | st.sets(HASHABLES, max_size=3) | st.frozensets(HASHABLES, max_size=3))
+
+
+HASHABLES = st.recursive(HASHABLE_SCALARS, _hashable_containers, max_leaves=8)
+PLAIN_VALUES = st.recursive(HASHABLES | UNHASHABLE_OTHERS, _plain_containers, max_leaves=12)
 SCALAR_SETS = st.sampled_from([
     frozenset(), frozenset(SCALARS), frozenset({int, bool}),
     frozenset({type(None), bool, int, float, complex, str, bytes, datetime.date,
