@@ -160,7 +160,7 @@ class RunState:
     # -- per-run pieces ------------------------------------------------------
     def arm(self) -> RunBudget:
         """Bind a fresh budget into the builtins and the emitted names."""
-        budget = RunBudget(self.limits)
+        budget = RunBudget(self.limits, self.policy.script_name)
         self.budget = budget
         self.operand = operand_guards(budget)
         extra = {name: membrane.admit(value) for name, value in self.policy.builtins.items()}
@@ -179,7 +179,7 @@ class RunState:
             names.ITER: _loop_iter(budget.iterate),
             names.TICK: budget.tick,
             names.ENTER: budget.enter,
-            names.ENTER_METHOD: self.enter_method,
+            names.ENTER_METHOD: budget.enter_method,
             names.POW: pow_guard,
             names.LSHIFT: self.operand["lshift"],
             names.AUG_ITEM: self.aug_item,
@@ -236,14 +236,10 @@ class RunState:
 
     def enter_method(self, owner: Any) -> None:
         """A method entry: a step, the recursion check, and `self` must be the
-        script's own object (its reads and writes inside are not guarded)."""
-        self.budget.enter()
-        if not self.ownership.owns(owner):
-            raise AccessDenied(
-                f"a method of a script class was called with an object of type {type_name(owner)} as its "
-                "first argument; scripts may only call methods on their own objects "
-                "(use @staticmethod for functions that take other values)"
-            )
+        script's own object (its reads and writes inside are not guarded).
+        The guard's ``Budget.enter_method`` (C, or its pure twin) does all
+        three, with ``self.ownership.owns``'s test and this AccessDenied."""
+        self.budget.enter_method(owner)
 
     def writer(self, obj: Any) -> _Writer:
         return _Writer(obj, self)

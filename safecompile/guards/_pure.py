@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
-from types import FrameType
+from collections.abc import Callable, Iterable, Iterator
+from types import FrameType, FunctionType, MethodType, ModuleType
 from typing import Any
 
 from ..names import INTERNAL_NAMES, INTERNAL_PREFIXES, shown
@@ -44,7 +44,9 @@ class Budget:
         "_base",
         "_clock",
         "_deadline",
+        "_denied",
         "_error",
+        "_owner",
         "_recursion",
         "_spent",
         "_started",
@@ -53,7 +55,8 @@ class Budget:
     )
 
     def __init__(self, steps_limit: int, deadline: float, recursion_limit: int,
-                 limit_error: type[BaseException]) -> None:
+                 limit_error: type[BaseException], owner_module: str = "",
+                 denied: Callable[[str], BaseException] | None = None) -> None:
         # The same checks, in the same order and with the same messages, as
         # the C twin's constructor.
         if not isinstance(steps_limit, int):
@@ -76,6 +79,11 @@ class Budget:
             raise TypeError(
                 f"limit_error must be an exception class, not {type(limit_error).__name__}"
             )
+        # enter_method's owner and error maker (helper "native proxy")
+        if type(owner_module) is not str:
+            raise TypeError(f"owner_module must be a str, not {type(owner_module).__name__}")
+        if denied is not None and not callable(denied):
+            raise TypeError(f"denied must be callable or None, not {type(denied).__name__}")
         self._steps = 0
         self._steps_limit = steps_limit if steps_limit >= 0 else sys.maxsize
         self._deadline = deadline
@@ -85,6 +93,8 @@ class Budget:
         self._clock = CLOCK_EVERY
         self._spent: tuple[str, Any, Any] | None = None
         self._error = limit_error
+        self._owner = owner_module
+        self._denied = denied
 
     @property
     def steps(self) -> int:
@@ -135,6 +145,64 @@ class Budget:
     def iterate(self, iterable: Iterable[Any]) -> Iterator[Any]:
         """An iterator over ``iterable`` that ticks once per item."""
         return _TickIter(self, iter(iterable))
+
+    # -- enter_method (helper "native proxy") --------------------------------
+
+    def enter_method(self, obj: Any) -> None:
+        """A method entry: ``enter()``, then ``obj`` (the method's first
+        argument) must belong to the script (``owner_module``).
+
+        ``enter()``'s body, inlined: called from the method's frame, it
+        counts the same depth as ``enter()`` called from there (as the C
+        twin, which adds no frame)."""
+        self.tick()
+        if self._recursion >= 0:
+            try:
+                sys._getframe(self._base + self._recursion)
+            except ValueError:
+                pass
+            else:
+                self.spend("recursion", self._recursion, self._recursion + 1)
+                raise self._error(*self._spent)  # type: ignore[misc]
+        if self._owns(obj):
+            return
+        message = (
+            f"a method of a script class was called with an object of type "
+            f"{_shown_type(obj)} as its first argument; scripts may only call "
+            f"methods on their own objects (use @staticmethod for functions that "
+            f"take other values)"
+        )
+        if self._denied is None:
+            raise TypeError(message)
+        raise self._denied(message)
+
+    def _owns(self, obj: Any) -> bool:
+        kind = type(obj)
+        if kind is FunctionType:
+            module = obj.__module__
+        elif kind is MethodType:
+            return False
+        else:
+            # issubclass of the real type: a __class__ attribute cannot claim
+            # to be a type; the type's own namespace, not an inherited name.
+            owner_type = obj if issubclass(kind, type) else kind
+            module = _type_dict(owner_type).get("__module__")
+        return type(module) is str and module == self._owner
+
+
+#: ``type.__dict__`` of a class, whatever its metaclass says.
+_type_dict = type.__dict__["__dict__"].__get__
+
+
+def _shown_type(obj: Any) -> str:
+    """The type name enter_method's message shows (``access.type_name``):
+    "module" for modules (module views included), the target's type for a
+    proxy, else the qualname of the object's type."""
+    if isinstance(obj, ModuleType):
+        return "module"
+    if type(obj) is Proxy:
+        return type_name_of_target(obj)
+    return str(type(obj).__qualname__)
 
 
 class _TickIter:
@@ -195,7 +263,13 @@ def type_name_of_target(proxy: Proxy) -> str:
 
 
 class Proxy:
-    """A host object as the script sees it; the target is not reachable."""
+    """A host object as the script sees it; the target is not reachable.
+
+    Whatever the target raises (an ``Exception``) reaches the script as
+    ``raise membrane.sanitize(exc) from None``, raised after the ``except``
+    block so that the host exception is nobody's ``__context__``; other
+    ``BaseException`` types pass unchanged.  The C twin does the same.
+    """
 
     __slots__ = ("_sc_checker", "_sc_membrane", "_sc_target")
 
@@ -225,13 +299,23 @@ class Proxy:
         try:
             value = getattr(target, name)
         except Exception as exc:
-            raise membrane.sanitize(exc) from None
-        return membrane.out(value)
+            failure = exc
+        else:
+            return membrane.out(value)
+        raise membrane.sanitize(failure) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         if type(name) is not str or _is_private(name) or name not in _checker(self).writable:
             raise _deny("set attribute", self, name if type(name) is str else "")
-        setattr(_target(self), name, _membrane(self).into(value))
+        membrane = _membrane(self)
+        inside = membrane.into(value)
+        try:
+            setattr(_target(self), name, inside)
+        except Exception as exc:
+            failure = exc
+        else:
+            return
+        raise membrane.sanitize(failure) from None
 
     def __delattr__(self, name: str) -> None:
         raise _deny("delete attribute", self, name if type(name) is str else "")
@@ -248,8 +332,10 @@ class Proxy:
         try:
             result = target(*call_args, **call_kwargs)
         except Exception as exc:
-            raise membrane.sanitize(exc) from None
-        return membrane.out(result)
+            failure = exc
+        else:
+            return membrane.out(result)
+        raise membrane.sanitize(failure) from None
 
     def __getitem__(self, key: Any) -> Any:
         if "__getitem__" not in _checker(self).readable:
@@ -258,8 +344,10 @@ class Proxy:
         try:
             result = _target(self)[membrane.into(key)]
         except Exception as exc:
-            raise membrane.sanitize(exc) from None
-        return membrane.out(result)
+            failure = exc
+        else:
+            return membrane.out(result)
+        raise membrane.sanitize(failure) from None
 
     def __setitem__(self, key: Any, value: Any) -> None:
         raise _deny("assign items", self)
@@ -270,7 +358,11 @@ class Proxy:
     def __len__(self) -> int:
         if "__len__" not in _checker(self).readable:
             raise _deny("take len()", self)
-        return len(_target(self))
+        try:
+            return len(_target(self))
+        except Exception as exc:
+            failure = exc
+        raise _membrane(self).sanitize(failure) from None
 
     def __iter__(self) -> Any:
         if "__iter__" not in _checker(self).readable:
@@ -279,13 +371,21 @@ class Proxy:
         try:
             items = list(iter(_target(self)))
         except Exception as exc:
-            raise membrane.sanitize(exc) from None
-        return iter([membrane.out(item) for item in items])
+            failure = exc
+        else:
+            return iter([membrane.out(item) for item in items])
+        raise membrane.sanitize(failure) from None
 
     def __contains__(self, item: Any) -> bool:
         if "__contains__" not in _checker(self).readable:
             raise _deny("test membership", self)
-        return _membrane(self).into(item) in _target(self)
+        membrane = _membrane(self)
+        inside = membrane.into(item)
+        try:
+            return inside in _target(self)
+        except Exception as exc:
+            failure = exc
+        raise membrane.sanitize(failure) from None
 
     def __bool__(self) -> bool:
         return True
@@ -294,7 +394,8 @@ class Proxy:
         return isinstance(other, Proxy) and _target(self) is _target(other)
 
     def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
+        # Proxy.__eq__, not self.__eq__: that would be an attribute read
+        return not Proxy.__eq__(self, other)
 
     def __hash__(self) -> int:
         return hash((Proxy, id(_target(self))))
@@ -303,10 +404,16 @@ class Proxy:
         return f"<{type_name_of_target(self)} (host object)>"
 
     def __str__(self) -> str:
-        if "__str__" in _checker(self).readable:
+        if "__str__" not in _checker(self).readable:
+            # Proxy.__repr__, not self.__repr__: that would be an attribute read
+            return Proxy.__repr__(self)
+        try:
             text = str(_target(self))
+        except Exception as exc:
+            failure = exc
+        else:
             return str.__str__(text)
-        return Proxy.__repr__(self)
+        raise _membrane(self).sanitize(failure) from None
 
     def __format__(self, spec: str) -> str:
         return format(Proxy.__str__(self), spec)
@@ -333,3 +440,38 @@ def unwrap(proxy: Any) -> Any:
     if type(proxy) is not Proxy:
         raise TypeError("not a Proxy")
     return _target(proxy)
+
+
+# --- plain data (helper "native proxy") ------------------------------------------
+
+
+def is_plain(value: Any, scalars: frozenset[type], max_depth: int) -> bool:
+    """Whether ``value`` is plain data: its exact type is in ``scalars``, or
+    it is an exact list, tuple, dict, set or frozenset, nested less than
+    ``max_depth`` deep, whose items (dict keys and values) are plain."""
+    if type(scalars) is not frozenset:
+        raise TypeError(f"scalars must be a frozenset, not {type(scalars).__name__}")
+    if not isinstance(max_depth, int):
+        raise TypeError(f"max_depth must be an int, not {type(max_depth).__name__}")
+    return _is_plain(value, scalars, max_depth, 0)
+
+
+def _is_plain(value: Any, scalars: frozenset[type], max_depth: int, depth: int) -> bool:
+    kind = type(value)
+    if kind in scalars:
+        return True
+    if depth >= max_depth:
+        return False
+    items: Iterable[Any]
+    if kind is list or kind is tuple or kind is set or kind is frozenset:
+        items = value
+    elif kind is dict:
+        if not all(_is_plain(key, scalars, max_depth, depth + 1) for key in value):
+            return False
+        items = value.values()
+    else:
+        return False
+    # set(map(type, ...)) runs in C: the common flat container in one pass
+    if set(map(type, items)) <= scalars:
+        return True
+    return all(_is_plain(item, scalars, max_depth, depth + 1) for item in items)

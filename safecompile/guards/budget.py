@@ -3,7 +3,11 @@
 The counter itself (steps, time, recursion, ticking iteration) is the native
 ``Budget`` (or its pure twin).  The rewritten code calls ``tick`` at every
 while-loop test, ``enter`` at every function entry, and iterates every
-for-loop and comprehension through ``iterate``; the sandbox's iterating
+for-loop and comprehension through ``iterate``, and ``enter_method`` at
+the entry of a method of a script class (``enter`` plus the check that the
+method's first argument is the script's own object: a function, class or
+instance whose class's own ``__module__`` is the script's name, exactly
+``access.Ownership.owns``); the sandbox's iterating
 builtins tick per item too, so a C loop such as
 ``sum(itertools.repeat(1, 10**13))`` is bounded.  Once a budget is spent it
 stays spent: every later tick raises again, so ``except:``,
@@ -16,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..errors import LimitExceeded
+from ..errors import AccessDenied, LimitExceeded
 from ..limits import Limits
 from . import impl
 
@@ -32,6 +36,7 @@ class RunBudget:
         "chunks",
         "counter",
         "enter",
+        "enter_method",
         "iterate",
         "limits",
         "memory_peak",
@@ -45,6 +50,7 @@ class RunBudget:
     counter: Any
     tick: Callable[[], None]
     enter: Callable[[], None]
+    enter_method: Callable[[Any], None]
     iterate: Callable[[Iterable[Any]], Iterator[Any]]
     started: float
     output_used: int
@@ -52,7 +58,7 @@ class RunBudget:
     memory_peak: int
     memory_used: int
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, script_name: str = "") -> None:
         self.limits = limits
         self.started = time.monotonic()
         deadline = self.started + limits.time if limits.time is not None else float("inf")
@@ -61,9 +67,12 @@ class RunBudget:
             deadline,
             -1 if limits.recursion is None else limits.recursion,
             LimitExceeded,
+            script_name,
+            AccessDenied,
         )
         self.tick = self.counter.tick
         self.enter = self.counter.enter
+        self.enter_method = self.counter.enter_method
         self.iterate = self.counter.iterate
         self.output_used = 0
         self.chunks: list[str] = []

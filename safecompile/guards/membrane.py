@@ -86,25 +86,11 @@ def copy_plain(value: Any, depth: int = 0) -> Any:
 
 
 def is_plain(value: Any, depth: int = 0) -> bool:
-    """Whether ``value`` is plain data (exact types, deep); copies nothing."""
-    kind = type(value)
-    if kind in SCALARS:
-        return True
-    if depth >= MAX_DEPTH or kind not in CONTAINERS:
-        return False
-    items: Iterable[Any] = value
-    if kind is dict:
-        if not _all_scalars(value):
-            items = list(value)
-            if not all(is_plain(key, depth + 1) for key in items):
-                return False
-        items = value.values()
-    kinds = set(map(type, items))
-    if kinds <= SCALARS:
-        return True
-    if not kinds <= _PLAIN_TYPES:
-        return False
-    return all(is_plain(item, depth + 1) for item in items if type(item) in CONTAINERS)
+    """Whether ``value`` is plain data (exact types, deep); copies nothing.
+
+    The guards' ``is_plain`` (C, or its pure twin) with this module's
+    ``SCALARS`` and ``MAX_DEPTH``."""
+    return bool(impl.is_plain(value, SCALARS, MAX_DEPTH - depth))
 
 
 # --- declarations -------------------------------------------------------------
