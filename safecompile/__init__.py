@@ -17,7 +17,7 @@ from .errors import (
     ScriptError,
     Violation,
 )
-from .guards.membrane import Grant, expose
+from .guards.membrane import Grant, ScriptObjectHandle, expose, takes_script_objects
 from .limits import Limits, Usage
 from .policy import Policy
 from .runtime import Result
@@ -35,12 +35,14 @@ __all__ = [
     "SafeCompileError",
     "Script",
     "ScriptError",
+    "ScriptObjectHandle",
     "Usage",
     "Violation",
     "compile_restricted",
     "expose",
     "safe_eval",
     "safe_exec",
+    "takes_script_objects",
 ]
 
 __version__ = "0.1.0"

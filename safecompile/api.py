@@ -9,7 +9,7 @@ from .compiler import CACHE, Compiled, Mode
 from .errors import Violation
 from .limits import Limits
 from .policy import DEFAULT_POLICY, Policy
-from .runtime import Result, evaluate, execute, make_fast_formula
+from .runtime import Result, builtin_names, evaluate, execute, make_fast_formula
 
 
 def _limits(policy: Policy, limits: Limits | Mapping[str, Any] | None) -> Limits:
@@ -70,10 +70,11 @@ class Formula(Script):
     locals and no per-call namespace, budget or result object.
     """
 
-    __slots__ = ("_evaluate",)
+    __slots__ = ("_evaluate", "_inputs")
 
     def __init__(self, compiled: Compiled, policy: Policy) -> None:
         super().__init__(compiled, policy)
+        self._inputs: frozenset[str] | None = None
         self._evaluate: Callable[..., Any] = (
             make_fast_formula(compiled, policy, self._run)
             if compiled.fast and policy.isolation != "process" else self._run
@@ -90,7 +91,11 @@ class Formula(Script):
 
     @property
     def inputs(self) -> frozenset[str]:
-        return self._compiled.names_read
+        """The names the expression reads that are not builtins of its runs
+        (``max``, ``len``, ... and the policy's extra builtins)."""
+        if self._inputs is None:
+            self._inputs = self._compiled.names_read - builtin_names(self.policy)
+        return self._inputs
 
 
 def compile_restricted(source: str | bytes, filename: str = "<untrusted>", mode: Mode = "exec",

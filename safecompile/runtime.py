@@ -506,6 +506,19 @@ def _run_guarded(run: RunState, function: Callable[[], Any], close: bool = False
     return outcome
 
 
+_BUILTIN_NAMES: dict[frozenset[str], frozenset[str]] = {}
+
+
+def builtin_names(policy: Policy) -> frozenset[str]:
+    """The names a run under ``policy`` finds in its builtins."""
+    key = frozenset(policy.builtins)
+    names_ = _BUILTIN_NAMES.get(key)
+    if names_ is None:
+        probe = RunState(CACHE.get("pass", "<builtins>", "exec", policy), policy, policy.limits)
+        names_ = _BUILTIN_NAMES[key] = frozenset(probe.builtins)
+    return names_
+
+
 def _admit_grants(run: RunState, grants: Mapping[str, Any] | None) -> None:
     if grants is None:
         return

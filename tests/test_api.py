@@ -466,3 +466,11 @@ def test_a_formula_with_decimal_inputs_leaves_the_hosts_decimal_context_alone():
         assert host.prec == 5
     # the run's own context: 28 digits, whatever the host's precision
     assert len(str(value)) == len("0.") + 28
+
+
+def test_formula_inputs_leave_out_builtins_including_the_policys_own():
+    assert compile_restricted("max(a, len(s)) + k", mode="eval").inputs == {"a", "s", "k"}
+    policy = Policy(builtins={"tax": lambda amount: amount * 0.2})
+    assert compile_restricted("tax(net) + net", mode="eval", policy=policy).inputs == {"net"}
+    # a name is an input when no builtin of the run has it, even if it looks like one
+    assert compile_restricted("tax(net)", mode="eval").inputs == {"tax", "net"}

@@ -167,15 +167,19 @@ def checker_for(cls: type) -> Checker:
 class Grant:
     """One host object granted with its own declaration (overrides its class's)."""
 
-    __slots__ = ("checker", "obj")
+    __slots__ = ("checker", "obj", "script_objects")
 
     def __init__(self, obj: Any, allow: Iterable[str] = (), writable: Iterable[str] = (),
-                 *, call: bool = False, construct: bool = False) -> None:
+                 *, call: bool = False, construct: bool = False,
+                 script_objects: bool = False) -> None:
         readable = set(allow)
         if call:
             readable.add("__call__")
         self.obj = obj
         self.checker = Checker(readable | set(writable), writable, construct)
+        #: Calls through this grant may receive the script's own objects (as
+        #: ScriptObjectHandle); otherwise only plain data and host objects.
+        self.script_objects = script_objects
 
 
 # --- exceptions ---------------------------------------------------------------
@@ -230,12 +234,46 @@ class _Membrane:
         return AccessDenied(message)
 
 
+class _ScriptObjectsMembrane(_Membrane):
+    """The callbacks of a proxy whose calls opted in to script objects."""
+
+    __slots__ = ()
+
+    def into(self, value: Any) -> Any:
+        return wrap_in(value, script_objects=True)
+
+
 MEMBRANE: Final = _Membrane()
+SCRIPT_OBJECTS_MEMBRANE: Final = _ScriptObjectsMembrane()
 Proxy: Final[type] = impl.Proxy
+_TAKES_MARK: Final = "_sc_takes_script_objects"
 
 
-def make_proxy(target: Any, checker: Checker) -> Any:
-    return impl.make_proxy(target, checker, MEMBRANE)
+def make_proxy(target: Any, checker: Checker, script_objects: bool = False) -> Any:
+    membrane = SCRIPT_OBJECTS_MEMBRANE if script_objects else MEMBRANE
+    return impl.make_proxy(target, checker, membrane)
+
+
+def takes_script_objects(function: Any) -> Any:
+    """Let a host function or method receive the script's own objects.
+
+    Without this (or ``Grant(..., script_objects=True)``), a script that
+    passes one of its objects to host code gets AccessDenied: host code
+    comparing, hashing or formatting it would run the script's code.  With
+    it, the object arrives as a ScriptObjectHandle: opaque, usable only
+    while the run that made it is going on, its methods running as part of
+    that run (its budgets, its guards).
+    """
+    try:
+        setattr(function, _TAKES_MARK, True)
+    except (AttributeError, TypeError):
+        raise TypeError("@takes_script_objects marks Python functions and methods") from None
+    return function
+
+
+def _takes_script_objects(value: Any) -> bool:
+    function = getattr(value, "__func__", value)  # a bound method: its function
+    return getattr(function, _TAKES_MARK, False) is True
 
 
 def unwrap(proxy: Any) -> Any:
@@ -260,7 +298,7 @@ def type_name_of_target(proxy: Any) -> str:
 def admit(value: Any) -> Any:
     """A grant as the script will see it."""
     if isinstance(value, Grant):
-        return make_proxy(value.obj, value.checker)
+        return make_proxy(value.obj, value.checker, value.script_objects)
     if is_proxy(value):
         return value
     try:
@@ -275,7 +313,7 @@ def admit(value: Any) -> Any:
     if isinstance(value, type):
         return make_proxy(value, checker_for(value))
     if callable(value) and _is_plain_function(value):
-        return make_proxy(value, _CALLABLE)
+        return make_proxy(value, _CALLABLE, _takes_script_objects(value))
     return make_proxy(value, checker_for(type(value)))
 
 
@@ -288,6 +326,8 @@ def wrap_out(value: Any) -> Any:
     """A value a host attribute or call produced, as the script will see it."""
     if is_proxy(value):
         return value
+    if isinstance(value, ScriptObjectHandle):  # the script's own object, back
+        return object.__getattribute__(value, "_sc_obj")
     try:
         return copy_plain(value)
     except NotPlain:
@@ -296,16 +336,21 @@ def wrap_out(value: Any) -> Any:
         return make_proxy(value, _OPAQUE)
     if callable(value) and _is_plain_function(value):
         # A bound method of an exposed attribute, or a function it returned.
-        return make_proxy(value, _CALLABLE)
+        return make_proxy(value, _CALLABLE, _takes_script_objects(value))
     if isinstance(value, type):
         return make_proxy(value, checker_for(value))
     return make_proxy(value, checker_for(type(value)))
 
 
-def wrap_in(value: Any) -> Any:
-    """A value the script passes to host code: a proxy's target, or plain data."""
+def wrap_in(value: Any, script_objects: bool = False) -> Any:
+    """A value the script passes to host code: a proxy's target, or plain data
+    (or, where the host opted in, a handle of the script's object)."""
     if is_proxy(value):
         return impl.unwrap(value)
+    if isinstance(value, ScriptObjectHandle):
+        return value
+    if script_objects:
+        return _into_with_handles(value, 0)
     try:
         return copy_plain(value)
     except NotPlain as exc:
@@ -317,3 +362,128 @@ def wrap_in(value: Any) -> Any:
 
 ExportHook = Callable[[Any], Any]
 FROZEN: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
+# --- script objects in host hands -------------------------------------------------
+
+
+def _into_with_handles(value: Any, depth: int) -> Any:
+    """wrap_in for hosts that opted in: plain data copied, the script's
+    objects (also inside lists, tuples and str-keyed dicts) as handles."""
+    if is_proxy(value):
+        return impl.unwrap(value)
+    if isinstance(value, ScriptObjectHandle):
+        return value
+    try:
+        return copy_plain(value)
+    except NotPlain:
+        pass
+    kind = type(value)
+    if depth < MAX_DEPTH:
+        if kind is list:
+            return [_into_with_handles(item, depth + 1) for item in value]
+        if kind is tuple:
+            return tuple(_into_with_handles(item, depth + 1) for item in value)
+        if kind is dict and all(type(key) in SCALARS for key in value):
+            return {key: _into_with_handles(item, depth + 1) for key, item in value.items()}
+    return ScriptObjectHandle(value)
+
+
+
+def _running() -> Any:
+    from .imports import CURRENT  # lazy: imports depends on this module
+
+    return CURRENT.get(None)
+
+
+class ScriptObjectHandle:
+    """A script's object as host code that opted in receives it.
+
+    Opaque: what host code can do is call it, read its public attributes,
+    compare, hash, format and iterate it; each runs the script's code as part
+    of the run that made the handle (inside that run only: afterwards every
+    use is AccessDenied), with host values going in through the membrane
+    (proxied) and values coming out as plain data or further handles.  The
+    script's exceptions reach host code as ScriptError.
+    """
+
+    __slots__ = ("_sc_obj", "_sc_run")
+
+    def __init__(self, obj: Any) -> None:
+        object.__setattr__(self, "_sc_obj", obj)
+        object.__setattr__(self, "_sc_run", _running())
+
+    def _use(self, function: Callable[..., Any], *args: Any) -> Any:
+        run = object.__getattribute__(self, "_sc_run")
+        if run is None or _running() is not run:
+            raise AccessDenied("a script object can only be used while the run that made it is going on")
+        obj = object.__getattribute__(self, "_sc_obj")
+        try:
+            return function(obj, *args)
+        except (SafeCompileError, StopIteration):
+            raise
+        except Exception as exc:
+            from ..errors import ScriptError
+
+            raise ScriptError(f"{type(exc).__name__} in the script's object", type(exc).__name__) from None
+
+    def _out(self, value: Any) -> Any:
+        return _into_with_handles(value, 0)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        inside = [wrap_out(arg) for arg in args]  # handles turn back into the objects
+        inside_kw = {key: wrap_out(value) for key, value in kwargs.items()}
+        return self._out(self._use(lambda obj: obj(*inside, **inside_kw)))
+
+    def __getattr__(self, name: str) -> Any:
+        if type(name) is not str or name[:1] == "_" or names.forbidden_attribute(name) is not None:
+            raise AccessDenied(f"script objects do not offer {names.shown(str(name))} to host code")
+        return self._out(self._use(getattr, name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AccessDenied("script objects cannot be changed by host code")
+
+    def __delattr__(self, name: str) -> None:
+        raise AccessDenied("script objects cannot be changed by host code")
+
+    def __repr__(self) -> str:
+        return str.__str__(self._use(_text, repr))
+
+    def __str__(self) -> str:
+        return str.__str__(self._use(_text, str))
+
+    def __format__(self, spec: str) -> str:
+        return str.__str__(self._use(_text, lambda obj: format(obj, spec)))
+
+    def __bool__(self) -> bool:
+        return bool(self._use(lambda obj: bool(obj)))
+
+    def __len__(self) -> int:
+        return int(self._use(lambda obj: len(obj)))
+
+    def __hash__(self) -> int:
+        return int(self._use(lambda obj: hash(obj)))
+
+    def __eq__(self, other: object) -> bool:
+        inside = wrap_out(other)
+        return bool(self._use(lambda obj: obj == inside))
+
+    def __ne__(self, other: object) -> bool:
+        inside = wrap_out(other)
+        return bool(self._use(lambda obj: obj != inside))
+
+    def __iter__(self) -> Any:
+        iterator = self._use(iter)
+        while True:
+            try:
+                item = self._use(next, iterator)
+            except StopIteration:
+                return
+            yield self._out(item)
+
+
+def _text(obj: Any, function: Callable[[Any], Any]) -> str:
+    text = function(obj)
+    if type(text) is not str:
+        raise TypeError("__repr__/__str__/__format__ returned a non-string")
+    return text
