@@ -94,6 +94,10 @@ class Membrane:
     def sanitize(self, exc: BaseException) -> BaseException:
         if isinstance(exc, Denied):
             return exc.with_traceback(None)
+        if isinstance(exc, RecursionError):
+            # CPython words it by where the limit was hit (a C or a Python
+            # frame), which is the twins' one legitimate difference.
+            return Sanitized("RecursionError")
         plain = [arg if type(arg) in SCALARS else f"<{type(arg).__name__}>" for arg in exc.args]
         return Sanitized(type(exc).__name__, *plain)
 
