@@ -53,10 +53,15 @@ def _per_run_random(name: str) -> Callable[..., Any]:
 def _ticking(function: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
     """An itertools constructor whose iterator ticks the run's budget per item."""
 
-    @functools.wraps(function)
     def constructor(*args: Any, **kwargs: Any) -> Iterator[Any]:
         return current().budget.iterate(function(*args, **kwargs))
 
+    # Names and docstring copied by hand: functools.wraps also reads
+    # __annotations__, which on 3.12+ stores an empty dict in the class's
+    # own __dict__, changing the host's itertools classes.
+    constructor.__name__ = function.__name__
+    constructor.__qualname__ = function.__qualname__
+    constructor.__doc__ = function.__doc__
     return constructor
 
 

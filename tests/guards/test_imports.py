@@ -384,17 +384,6 @@ FIRST_USE = textwrap.dedent("""
 """)
 
 
-@pytest.mark.xfail(
-    sys.version_info >= (3, 12),
-    strict=True,
-    reason=(
-        "BUG (3.12+): guards/imports.py _ticking wraps the itertools classes with "
-        "functools.wraps, which reads their __annotations__; on 3.12+ that stores an empty "
-        "__annotations__ in each class's __dict__ (itertools.count, chain, ... and the same "
-        "classes re-exported by statistics): stdlib state shared with the host changes on "
-        "a script's first `import itertools`"
-    ),
-)
 def test_first_imports_of_every_module_leave_the_stdlib_unchanged():
     modules = [
         "math",
