@@ -35,7 +35,7 @@ from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 import safecompile
-from safecompile.policy import Policy
+from safecompile.policy import DEFAULT_MODULES, Policy
 
 # --- hypothesis profiles --------------------------------------------------------------
 
@@ -60,28 +60,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 # --- host integrity -------------------------------------------------------------------
 
 #: The stdlib modules the default policy lets scripts import.
-SANDBOX_MODULES = (
-    "math",
-    "cmath",
-    "decimal",
-    "fractions",
-    "statistics",
-    "random",
-    "string",
-    "re",
-    "json",
-    "datetime",
-    "itertools",
-    "functools",
-    "collections",
-    "heapq",
-    "bisect",
-    "textwrap",
-    "operator",
-    "dataclasses",
-    "enum",
-    "typing",
-)
+SANDBOX_MODULES = tuple(sorted(DEFAULT_MODULES))
 for _module in SANDBOX_MODULES:
     importlib.import_module(_module)
 

@@ -32,75 +32,19 @@ from safecompile import names
 from safecompile.guards import _native, _pure
 
 IMPLS = {"native": _native, "pure": _pure}
-SCALARS = (type(None), bool, int, float, str, bytes)
 
 
-# --- a tiny membrane ------------------------------------------------------------------
+# --- the local membrane (tests/guards/local_membrane.py) ------------------------------
 
-
-class Denied(Exception):
-    """What the local membrane's ``denied`` makes."""
-
-
-class Sanitized(Exception):
-    """What the local membrane's ``sanitize`` makes of a host exception."""
-
-
-class Checker:
-    __slots__ = ("__weakref__", "construct", "readable", "writable")
-
-    def __init__(self, readable: Any = (), writable: Any = (), construct: bool = False) -> None:
-        self.readable = frozenset(readable)
-        self.writable = frozenset(writable)
-        self.construct = construct
-
-
-OPAQUE = Checker()
-CALLABLE = Checker({"__call__"})
-
-
-class Membrane:
-    """Plain scalars and lists/tuples/dicts of them cross by value (copied);
-    a host object's class may carry its checker as ``_checker``."""
-
-    def __init__(self, impl: ModuleType) -> None:
-        self.impl = impl
-
-    def out(self, value: Any) -> Any:
-        kind = type(value)
-        if kind in SCALARS or kind is self.impl.Proxy:
-            return value
-        if kind in (list, tuple):
-            return kind(self.out(item) for item in value)
-        if kind is dict:
-            return {self.out(k): self.out(v) for k, v in value.items()}
-        if kind in (types.FunctionType, types.MethodType, types.BuiltinFunctionType):
-            return self.impl.make_proxy(value, CALLABLE, self)
-        if isinstance(value, type):
-            return self.impl.make_proxy(value, value.__dict__.get("_class_checker", OPAQUE), self)
-        return self.impl.make_proxy(value, getattr(kind, "_checker", OPAQUE), self)
-
-    def into(self, value: Any) -> Any:
-        kind = type(value)
-        if kind is self.impl.Proxy:
-            return self.impl.unwrap(value)
-        if kind in SCALARS:
-            return value
-        if kind in (list, tuple):
-            return kind(self.into(item) for item in value)
-        if kind is dict:
-            return {self.into(k): self.into(v) for k, v in value.items()}
-        raise Denied(f"cannot pass a {kind.__name__} to host code")
-
-    def sanitize(self, exc: BaseException) -> BaseException:
-        if isinstance(exc, Denied):
-            return exc.with_traceback(None)
-        plain = [arg if type(arg) in SCALARS else f"<{type(arg).__name__}>" for arg in exc.args]
-        return Sanitized(type(exc).__name__, *plain)
-
-    def denied(self, message: str) -> BaseException:
-        return Denied(message)
-
+from local_membrane import (  # noqa: E402
+    CALLABLE,
+    OPAQUE,
+    SCALARS,
+    Checker,
+    Denied,
+    Membrane,
+    Sanitized,
+)
 
 # --- host objects ---------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ import datetime
 import decimal
 import fractions
 import os
-import types
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -32,78 +31,13 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multip
 from safecompile.guards import _native, _pure
 
 IMPLS: dict[str, ModuleType] = {"native": _native, "pure": _pure}
-SCALARS = (type(None), bool, int, float, str, bytes)
 INF = float("inf")
 OWNER = "twin_script"
 
 
-# --- the local membrane ---------------------------------------------------------------
+# --- the local membrane (tests/guards/local_membrane.py) ------------------------------
 
-
-class Denied(Exception):
-    pass
-
-
-class Sanitized(Exception):
-    pass
-
-
-class Checker:
-    __slots__ = ("construct", "readable", "writable")
-
-    def __init__(self, readable: Any = (), writable: Any = (), construct: bool = False) -> None:
-        self.readable = frozenset(readable)
-        self.writable = frozenset(writable)
-        self.construct = construct
-
-
-OPAQUE = Checker()
-CALLABLE = Checker({"__call__"})
-
-
-class Membrane:
-    def __init__(self, impl: ModuleType) -> None:
-        self.impl = impl
-
-    def out(self, value: Any) -> Any:
-        kind = type(value)
-        if kind in SCALARS or kind is self.impl.Proxy:
-            return value
-        if kind in (list, tuple):
-            return kind(self.out(item) for item in value)
-        if kind is dict:
-            return {self.out(k): self.out(v) for k, v in value.items()}
-        if kind in (types.FunctionType, types.MethodType, types.BuiltinFunctionType):
-            return self.impl.make_proxy(value, CALLABLE, self)
-        if isinstance(value, type):
-            return self.impl.make_proxy(value, value.__dict__.get("class_checker", OPAQUE), self)
-        return self.impl.make_proxy(value, getattr(kind, "checker", OPAQUE), self)
-
-    def into(self, value: Any) -> Any:
-        kind = type(value)
-        if kind is self.impl.Proxy:
-            return self.impl.unwrap(value)
-        if kind in SCALARS:
-            return value
-        if kind in (list, tuple):
-            return kind(self.into(item) for item in value)
-        if kind is dict:
-            return {self.into(k): self.into(v) for k, v in value.items()}
-        raise Denied(f"cannot pass a {kind.__name__} to host code")
-
-    def sanitize(self, exc: BaseException) -> BaseException:
-        if isinstance(exc, Denied):
-            return exc.with_traceback(None)
-        if isinstance(exc, RecursionError):
-            # CPython words it by where the limit was hit (a C or a Python
-            # frame), which is the twins' one legitimate difference.
-            return Sanitized("RecursionError")
-        plain = [arg if type(arg) in SCALARS else f"<{type(arg).__name__}>" for arg in exc.args]
-        return Sanitized(type(exc).__name__, *plain)
-
-    def denied(self, message: str) -> BaseException:
-        return Denied(message)
-
+from local_membrane import CALLABLE, OPAQUE, SCALARS, Checker, Denied, Membrane  # noqa: E402
 
 # --- host values, built from recipes ------------------------------------------------------
 
@@ -304,7 +238,7 @@ class TwinMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.membranes = {name: Membrane(impl) for name, impl in IMPLS.items()}
+        self.membranes = {name: Membrane(impl, "checker", "class_checker") for name, impl in IMPLS.items()}
         self.budgets = {
             name: impl.Budget(-1, INF, -1, RuntimeError, OWNER, Denied)
             for name, impl in IMPLS.items()
