@@ -84,3 +84,28 @@ class Membrane:
 
     def denied(self, message: str) -> BaseException:
         return Denied(message)
+
+
+def reference_is_plain(value: Any, depth: int = 0) -> bool:
+    """The membrane's own is_plain before it moved into the guard twins
+    (kept here as the reference both twins must agree with)."""
+    from safecompile.guards.membrane import CONTAINERS, MAX_DEPTH, SCALARS
+
+    kind = type(value)
+    if kind in SCALARS:
+        return True
+    if depth >= MAX_DEPTH or kind not in CONTAINERS:
+        return False
+    items: Any = value
+    if kind is dict:
+        if not set(map(type, value)) <= SCALARS:
+            items = list(value)
+            if not all(reference_is_plain(key, depth + 1) for key in items):
+                return False
+        items = value.values()
+    kinds = set(map(type, items))
+    if kinds <= SCALARS:
+        return True
+    if not kinds <= SCALARS | CONTAINERS:
+        return False
+    return all(reference_is_plain(item, depth + 1) for item in items if type(item) in CONTAINERS)

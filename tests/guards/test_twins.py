@@ -37,7 +37,15 @@ OWNER = "twin_script"
 
 # --- the local membrane (tests/guards/local_membrane.py) ------------------------------
 
-from local_membrane import CALLABLE, OPAQUE, SCALARS, Checker, Denied, Membrane  # noqa: E402
+from local_membrane import (  # noqa: E402
+    CALLABLE,
+    OPAQUE,
+    SCALARS,
+    Checker,
+    Denied,
+    Membrane,
+    reference_is_plain,
+)
 
 # --- host values, built from recipes ------------------------------------------------------
 
@@ -189,29 +197,6 @@ SCALAR_SETS = st.sampled_from([
 ])
 
 
-def reference_is_plain(value: Any, depth: int = 0) -> bool:
-    """The membrane's own is_plain before it moved into the guard twins
-    (kept here as the reference both twins must agree with)."""
-    from safecompile.guards.membrane import CONTAINERS, MAX_DEPTH, SCALARS
-
-    kind = type(value)
-    if kind in SCALARS:
-        return True
-    if depth >= MAX_DEPTH or kind not in CONTAINERS:
-        return False
-    items: Any = value
-    if kind is dict:
-        if not set(map(type, value)) <= SCALARS:
-            items = list(value)
-            if not all(reference_is_plain(key, depth + 1) for key in items):
-                return False
-        items = value.values()
-    kinds = set(map(type, items))
-    if kinds <= SCALARS:
-        return True
-    if not kinds <= SCALARS | CONTAINERS:
-        return False
-    return all(reference_is_plain(item, depth + 1) for item in items if type(item) in CONTAINERS)
 
 
 # --- objects for enter_method -------------------------------------------------------------
