@@ -178,7 +178,7 @@ class RunState:
             names.IMPORT_FROM: self.import_from,
             names.ITER: _loop_iter(budget.iterate),
             names.TICK: budget.tick,
-            names.ENTER: budget.enter,
+            names.ENTER: budget.enter_site,
             names.ENTER_METHOD: budget.enter_method,
             names.POW: pow_guard,
             names.LSHIFT: self.operand["lshift"],

@@ -29,6 +29,73 @@ MAX_DEPTH = 400
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 _BODY_FIELDS = frozenset({"body", "orelse", "handlers", "finalbody"})
 
+# Fields that hold only leaves, names or numbers in every node class the
+# parser makes (never a node the walk visits): not even read.  ("name" is
+# not here: TypeAlias.name is a Name node.)
+_SCALAR_FIELDS = frozenset({
+    "ctx", "op", "ops", "id", "attr", "arg", "module", "level", "conversion",
+    "is_async", "type_comment", "kind", "simple", "asname",
+})
+
+# How the walk treats a value found in a field, by its exact type (the
+# parser's node classes are final): SKIP, NODE, or PATTERN (a match pattern).
+SKIP, NODE, PATTERN = 0, 1, 2
+_KINDS: dict[type, int] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def kind_of(cls: type) -> int:
+    """SKIP, NODE or PATTERN for a value of class ``cls`` (memoised)."""
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if not issubclass(cls, ast.AST) or issubclass(cls, _LEAVES):
+            kind = SKIP
+        elif issubclass(cls, ast.pattern):
+            kind = PATTERN
+        else:
+            kind = NODE
+        _KINDS[cls] = kind
+    return kind
+
+
+def fields_of(cls: type) -> tuple[str, ...]:
+    """The fields of node class ``cls`` that can hold nodes (memoised)."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = tuple(f for f in getattr(cls, "_fields", ()) if f not in _SCALAR_FIELDS)
+        _FIELDS[cls] = fields
+    return fields
+
+
+def descendants(node: ast.AST) -> list[ast.AST]:
+    """``node`` and every node below it that the walk would visit (leaves
+    left out), like ``ast.walk`` but in one list and without its generators."""
+    found = [node]
+    index = 0
+    kinds = _KINDS
+    while index < len(found):
+        current = found[index]
+        index += 1
+        fields = _FIELDS.get(type(current))
+        if fields is None:
+            fields = fields_of(type(current))
+        for field in fields:
+            value = getattr(current, field, None)
+            if type(value) is list:
+                for item in value:
+                    kind = kinds.get(type(item))
+                    if kind is None:
+                        kind = kind_of(type(item))
+                    if kind:
+                        found.append(item)
+            elif value is not None:
+                kind = kinds.get(type(value))
+                if kind is None:
+                    kind = kind_of(type(value))
+                if kind:
+                    found.append(value)
+    return found
+
 Check = Callable[[Any, Any], Iterable[Violation] | None]
 
 
@@ -73,8 +140,9 @@ class Walk:
         return self._visit(tree, self.module_scope, False, 0)
 
     def _visit(self, node: ast.AST, scope: Any, in_class: bool, depth: int) -> ast.AST:
-        checks = self.checks.get(type(node))
-        if checks is None and self.checks and type(node) not in KNOWN_NODES:
+        cls = type(node)
+        checks = self.checks.get(cls)
+        if checks is None and self.checks and cls not in KNOWN_NODES:
             # A node class nobody decided about (not from the ast module, or
             # from a newer Python): the rules' catch-all refuses it.
             checks = self.checks.get(UnknownNode)
@@ -88,26 +156,30 @@ class Walk:
         if depth >= MAX_DEPTH:
             self.found.append(self.too_deep(node))
             return node
-        if isinstance(node, ast.pattern):
+        kinds = _KINDS
+        if (kinds.get(cls) or kind_of(cls)) == PATTERN:
             # Patterns hold only dotted names and constants: rules look at
             # them, units leave them alone (SC106 checks their attributes).
             if self.checks:
                 self._visit_children_readonly(node, depth)
             return node
         child_scope = scope
-        is_function = type(node) is ast.FunctionDef
+        is_function = cls is ast.FunctionDef
         units = self.units
         if is_function and units:
             owner = self.method_owner(node, in_class)  # type: ignore[arg-type]
             node._sc_owner = owner  # type: ignore[attr-defined]
             child_scope = self.scope_type(owner)
-        elif type(node) is ast.Lambda and units:
+        elif cls is ast.Lambda and units:
             child_scope = self.scope_type(None)
-        elif isinstance(node, ast.Lambda | ast.ClassDef):
+        elif cls is ast.Lambda or cls is ast.ClassDef:
             child_scope = self.module_scope
-        child_in_class = type(node) is ast.ClassDef
+        child_in_class = cls is ast.ClassDef
         depth += 1
-        for field in node._fields:
+        fields = _FIELDS.get(cls)
+        if fields is None:
+            fields = fields_of(cls)
+        for field in fields:
             value = getattr(node, field, None)
             if value is None:
                 continue
@@ -117,17 +189,24 @@ class Walk:
             if type(value) is list:
                 body = child_in_class and field == "body"
                 for index, item in enumerate(value):
-                    if isinstance(item, ast.AST) and not isinstance(item, _LEAVES):
+                    kind = kinds.get(type(item))
+                    if kind is None:
+                        kind = kind_of(type(item))
+                    if kind:
                         new = self._visit(item, field_scope, body, depth)
                         if new is not item:
                             value[index] = new
-            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
-                new = self._visit(value, field_scope, False, depth)
-                if new is not value:
-                    setattr(node, field, new)
+            else:
+                kind = kinds.get(type(value))
+                if kind is None:
+                    kind = kind_of(type(value))
+                if kind:
+                    new = self._visit(value, field_scope, False, depth)
+                    if new is not value:
+                        setattr(node, field, new)
         if child_scope is not scope and child_scope is not self.module_scope:
             node._sc_generator = child_scope.generator  # type: ignore[attr-defined]
-        node_units = units.get(type(node))
+        node_units = units.get(cls)
         if node_units:
             for unit in node_units:
                 if not isinstance(node, unit.nodes):

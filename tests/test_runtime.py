@@ -49,6 +49,45 @@ def test_recursion_deeper_than_the_limit_is_refused_and_within_it_allowed():
     assert limit_of(source.replace("N", "150"), recursion=100) == "recursion"
 
 
+_DEPTH_SOURCES = {
+    "function": "def depth(n):\n    return 0 if n == 0 else 1 + depth(n - 1)\nr = depth(N)",
+    "lambda": "depth = lambda n: 0 if n == 0 else 1 + depth(n - 1)\nr = depth(N)",
+    "method": (
+        "class A:\n    def depth(self, n):\n"
+        "        return 0 if n == 0 else 1 + self.depth(n - 1)\nr = A().depth(N)"
+    ),
+}
+
+
+def _deepest(script, limit: int) -> int:
+    """The largest N for which the script's recursion stays within ``limit``."""
+    for n in range(limit + 5):
+        try:
+            script.run({"N": n}, limits={"recursion": limit})
+        except LimitExceeded as exc:
+            tripped = exc.limit
+            break
+    else:
+        raise AssertionError("the recursion limit never tripped")
+    assert tripped == "recursion"
+    return n - 1
+
+
+def test_the_recursion_bound_is_the_same_for_every_kind_of_function_and_every_run():
+    # The first runs of a script go through the interpreter's generic call
+    # path, later runs through specialised calls (a METH_O call of the
+    # function-entry guard takes one C recursion guard on both, which 3.11's
+    # depth counter sees): the bound must not move with them.
+    bounds = set()
+    for source in _DEPTH_SOURCES.values():
+        script = compile_restricted(source)
+        bounds |= {_deepest(script, 30) for _ in range(4)}
+        bounds.add(_deepest(compile_restricted(source), 30))
+    assert len(bounds) == 1
+    (bound,) = bounds
+    assert 25 <= bound <= 30
+
+
 def test_mutual_recursion_and_recursion_through_methods_are_bounded():
     assert (
         limit_of("""

@@ -67,6 +67,9 @@ typedef struct {
     /* --- end native proxy --- */
 } native_state;
 
+/* How many script classes Budget.enter_method() remembers as owned. */
+#define OWNED_TYPES 4
+
 typedef struct {
     PyObject_HEAD
     Py_ssize_t steps;           /* ticks counted so far */
@@ -81,6 +84,9 @@ typedef struct {
     /* --- native proxy: enter_method --- */
     PyObject *owner;            /* owner_module, an exact str */
     PyObject *denied;           /* NULL (None), or a callable: msg -> exc */
+    /* classes whose instances enter_method() found owned (a cache) */
+    PyObject *owned_types[OWNED_TYPES];   /* NULL where unused */
+    int owned_next;             /* the slot the next class goes to */
     /* --- end native proxy --- */
 } BudgetObject;
 
@@ -194,8 +200,9 @@ argument_type_error(const char *what, const char *expected, PyObject *got)
    plus the C-level recursion guards in progress (Py_EnterRecursiveCall),
    and frames do not tell how many guards lie below them.  So the base is
    the counter itself at creation: the guard of the call to Budget() stands
-   for the guard of the call to enter(), and the guards below the creating
-   frame cancel out.  Plain recursion of Python functions trips at the same
+   for the guard of the call to enter() (enter, enter_site and enter_method
+   each take exactly one, see Budget_tick), and the guards below the
+   creating frame cancel out.  Plain recursion of Python functions trips at the same
    depth as in _pure.  Known differences, 3.11 only:
      - a Budget made by a frame that was itself called through such
        guards, gone by the time enter() runs, allows one more level per
@@ -518,6 +525,9 @@ Budget_traverse(BudgetObject *self, visitproc visit, void *arg)
     Py_VISIT(self->spent);
     Py_VISIT(self->error);
     Py_VISIT(self->denied);     /* native proxy */
+    for (int i = 0; i < OWNED_TYPES; i++) {   /* native proxy */
+        Py_VISIT(self->owned_types[i]);
+    }
     return 0;
 }
 
@@ -525,11 +535,16 @@ Budget_traverse(BudgetObject *self, visitproc visit, void *arg)
    kept so that a cleared Budget can still raise: it is a class, and the
    class's own tp_clear breaks the cycles through its namespace.  `denied`
    is kept for the same reason (native proxy): a cycle through it runs
-   through a function, method or instance, whose tp_clear breaks it. */
+   through a function, method or instance, whose tp_clear breaks it.
+   `owned_types` is only a cache (script classes, whose methods' globals
+   hold this Budget: a cycle), so it goes. */
 static int
 Budget_clear(BudgetObject *self)
 {
     Py_CLEAR(self->spent);
+    for (int i = 0; i < OWNED_TYPES; i++) {
+        Py_CLEAR(self->owned_types[i]);
+    }
     return 0;
 }
 
@@ -542,6 +557,9 @@ Budget_dealloc(BudgetObject *self)
     Py_CLEAR(self->error);
     Py_CLEAR(self->owner);      /* native proxy */
     Py_CLEAR(self->denied);     /* native proxy */
+    for (int i = 0; i < OWNED_TYPES; i++) {   /* native proxy */
+        Py_CLEAR(self->owned_types[i]);
+    }
     type->tp_free(self);
     Py_DECREF(type);            /* instances of heap types own their type */
 }
@@ -589,9 +607,25 @@ Budget_raise_if_spent(BudgetObject *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* The calls the compiler inserts (tick at every while test, enter_site at
+   every function entry) are ones the interpreter can specialise: it never
+   specialises a call of a METH_NOARGS builtin (3.11 to 3.13), and the
+   generic path costs about 130 more instructions per call (callgrind, a
+   recursive fib: 255 instructions added per call with METH_NOARGS, 127 with
+   METH_O).  tick is METH_FASTCALL: it does not read the recursion depth, so
+   the C recursion guard the unspecialised path takes (and the specialised
+   PRECALL_BUILTIN_FAST does not) does not matter.  enter_site is METH_O:
+   on 3.11 thread_depth() counts C recursion guards, and a METH_O call takes
+   exactly one guard on every path, specialised or not, as enter() and
+   enter_method() do, so all three count the same depth. */
 static PyObject *
-Budget_tick(BudgetObject *self, PyObject *Py_UNUSED(ignored))
+Budget_tick(BudgetObject *self, PyObject *const *Py_UNUSED(args), Py_ssize_t nargs)
 {
+    if (nargs != 0) {
+        PyErr_Format(PyExc_TypeError, "Budget.tick() takes no arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
     if (budget_tick(self) < 0) {
         return NULL;
     }
@@ -618,6 +652,22 @@ budget_enter(BudgetObject *self)
 static PyObject *
 Budget_enter(BudgetObject *self, PyObject *Py_UNUSED(ignored))
 {
+    if (budget_enter(self) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* enter() as the compiler emits it, `__sc_enter__(None)`.  The argument
+   carries nothing: it is there so that the call is METH_O (see
+   Budget_tick), and must be None. */
+static PyObject *
+Budget_enter_site(BudgetObject *self, PyObject *site)
+{
+    if (site != Py_None) {
+        PyErr_SetString(PyExc_TypeError, "Budget.enter_site() takes None");
+        return NULL;
+    }
     if (budget_enter(self) < 0) {
         return NULL;
     }
@@ -740,11 +790,23 @@ error:
 static PyObject *
 Budget_enter_method(BudgetObject *self, PyObject *obj)
 {
-    native_state *state = PyType_GetModuleState(Py_TYPE(self));
-    if (state == NULL) {
+    if (budget_enter(self) < 0) {
         return NULL;
     }
-    if (budget_enter(self) < 0) {
+    /* The usual case, `self` of one of the classes seen last, without the
+       type-dict lookup: budget_owns() decides an instance by its type's own
+       "__module__" alone, which a script cannot rebind (a dunder), so the
+       answer for a type does not change during the run.  Only instances
+       are cached: not classes (decided by themselves), functions or bound
+       methods, whose types are never script classes. */
+    PyObject *type = (PyObject *)Py_TYPE(obj);
+    for (int i = 0; i < OWNED_TYPES; i++) {
+        if (type == self->owned_types[i]) {
+            Py_RETURN_NONE;
+        }
+    }
+    native_state *state = PyType_GetModuleState(Py_TYPE(self));
+    if (state == NULL) {
         return NULL;
     }
     int owned = budget_owns(self, state, obj);
@@ -754,6 +816,10 @@ Budget_enter_method(BudgetObject *self, PyObject *obj)
     if (!owned) {
         budget_deny_method(self, state, obj);
         return NULL;
+    }
+    if (!PyType_Check(obj) && !PyFunction_Check(obj) && !PyMethod_Check(obj)) {
+        Py_XSETREF(self->owned_types[self->owned_next], Py_NewRef(type));
+        self->owned_next = (self->owned_next + 1) % OWNED_TYPES;
     }
     Py_RETURN_NONE;
 }
@@ -812,12 +878,15 @@ static PyMethodDef Budget_methods[] = {
     {"raise_if_spent", (PyCFunction)Budget_raise_if_spent, METH_NOARGS,
      "raise_if_spent($self, /)\n--\n\n"
      "Raise limit_error(*spent) if the budget is spent."},
-    {"tick", (PyCFunction)Budget_tick, METH_NOARGS,
+    {"tick", (PyCFunction)(void (*)(void))Budget_tick, METH_FASTCALL,
      "tick($self, /)\n--\n\n"
      "Count one step; read the clock every CLOCK_EVERY steps."},
     {"enter", (PyCFunction)Budget_enter, METH_NOARGS,
      "enter($self, /)\n--\n\n"
      "A function entry: one step and the recursion bound."},
+    {"enter_site", (PyCFunction)Budget_enter_site, METH_O,
+     "enter_site($self, site, /)\n--\n\n"
+     "enter() as the compiler emits it: enter_site(None)."},
     /* native proxy */
     {"enter_method", (PyCFunction)Budget_enter_method, METH_O,
      "enter_method($self, obj, /)\n--\n\n"

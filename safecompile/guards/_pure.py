@@ -142,6 +142,23 @@ class Budget:
         self.spend("recursion", self._recursion, self._recursion + 1)
         raise self._error(*self._spent)  # type: ignore[misc]
 
+    def enter_site(self, site: None) -> None:
+        """``enter()`` as the compiler emits it: ``enter_site(None)`` (the C
+        twin's call is then one the interpreter specialises).
+
+        ``enter()``'s body, inlined, so that it counts the same depth."""
+        if site is not None:
+            raise TypeError("Budget.enter_site() takes None")
+        self.tick()
+        if self._recursion < 0:
+            return
+        try:
+            sys._getframe(self._base + self._recursion)
+        except ValueError:
+            return
+        self.spend("recursion", self._recursion, self._recursion + 1)
+        raise self._error(*self._spent)  # type: ignore[misc]
+
     def iterate(self, iterable: Iterable[Any]) -> Iterator[Any]:
         """An iterator over ``iterable`` that ticks once per item."""
         return _TickIter(self, iter(iterable))

@@ -37,6 +37,7 @@ class RunBudget:
         "counter",
         "enter",
         "enter_method",
+        "enter_site",
         "iterate",
         "limits",
         "memory_peak",
@@ -72,6 +73,7 @@ class RunBudget:
         )
         self.tick = self.counter.tick
         self.enter = self.counter.enter
+        self.enter_site = self.counter.enter_site
         self.enter_method = self.counter.enter_method
         self.iterate = self.counter.iterate
         self.output_used = 0

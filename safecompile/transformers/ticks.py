@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from .. import names
+from ..walker import descendants
 from .base import MODULE_SCOPE, Scope, Unit, call, located
 
 
@@ -75,7 +76,7 @@ def method_owner(node: ast.FunctionDef, in_class: bool) -> str | None:
         if isinstance(decorator, ast.Name) and decorator.id == "staticmethod":
             return None
     first = params[0]
-    for child in ast.walk(node):
+    for child in descendants(node):
         kind = type(child)
         if kind is ast.Name:
             if child.id == owner and type(child.ctx) is not ast.Load:  # type: ignore[attr-defined]
@@ -119,9 +120,9 @@ def _yields(node: ast.FunctionDef | ast.Lambda) -> bool:
 
 
 class FunctionEntries(Unit):
-    """``def f(): body`` → ``def f(): __sc_enter__(); body`` (after a docstring);
+    """``def f(): body`` → ``def f(): __sc_enter__(None); body`` (after a docstring);
     a method with a verifiable owner → ``__sc_enter_method__(self); body``;
-    ``lambda: e`` → ``lambda: __sc_enter__() or e``.
+    ``lambda: e`` → ``lambda: __sc_enter__(None) or e``.
 
     Generator functions also get ``@__sc_generator__`` as their innermost
     decorator (a generator lambda is wrapped in a call of it): the run
@@ -135,7 +136,7 @@ class FunctionEntries(Unit):
     def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         if isinstance(node, ast.Lambda):
             generator = _yields(node)
-            enter = call(names.ENTER, [], node.body)
+            enter = call(names.ENTER, [located(ast.Constant(value=None), node.body)], node.body)
             node.body = located(ast.BoolOp(op=ast.Or(), values=[enter, node.body]), node.body)
             if generator:
                 return call(names.GENERATOR, [node], node)
@@ -146,7 +147,9 @@ class FunctionEntries(Unit):
         if owner is not None:
             entry = call(names.ENTER_METHOD, [located(ast.Name(id=owner, ctx=ast.Load()), where)], where)
         else:
-            entry = call(names.ENTER, [], where)
+            # The None makes the call one the interpreter specialises
+            # (Budget.enter_site in _native.c says why).
+            entry = call(names.ENTER, [located(ast.Constant(value=None), where)], where)
         statement = located(ast.Expr(value=entry), where)
         position = 1 if _has_docstring(node.body) else 0
         if _yields(node):

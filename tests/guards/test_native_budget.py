@@ -74,7 +74,27 @@ def test_fresh_budget(impl: ModuleType) -> None:
     assert b.raise_if_spent() is None
     assert b.tick() is None
     assert b.enter() is None
-    assert b.steps == 2
+    assert b.enter_site(None) is None
+    assert b.steps == 3
+
+
+@pytest.mark.parametrize("site", [0, "", (), False, Ellipsis])
+def test_enter_site_takes_only_none_and_counts_nothing_else(
+    impl: ModuleType, site: object
+) -> None:
+    b = impl.Budget(10, INF, 10, Limit)
+    with pytest.raises(TypeError, match=r"enter_site\(\) takes None"):
+        b.enter_site(site)
+    assert b.steps == 0
+    assert b.spent is None
+
+
+@pytest.mark.parametrize("name", ["tick", "enter"])
+def test_tick_and_enter_take_no_arguments(impl: ModuleType, name: str) -> None:
+    b = impl.Budget(10, INF, 10, Limit)
+    with pytest.raises(TypeError):
+        getattr(b, name)(None)
+    assert b.steps == 0
 
 
 # -- steps -------------------------------------------------------------------
@@ -234,13 +254,20 @@ def test_unlimited(impl: ModuleType, steps: int) -> None:
 # -- recursion ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize("entry", ["enter", "enter_site"])
 @pytest.mark.parametrize("limit", [0, 1, 2, 3, 50, 200, 700])
-def test_recursion_trips_at_the_configured_depth(impl: ModuleType, limit: int) -> None:
+def test_recursion_trips_at_the_configured_depth(
+    impl: ModuleType, limit: int, entry: str
+) -> None:
     b = impl.Budget(-1, INF, limit, Limit)
     reached = []
+    site = b.enter_site  # bound once, as the runtime binds __sc_enter__
 
     def recurse(level: int) -> None:
-        b.enter()
+        if entry == "enter":
+            b.enter()
+        else:
+            site(None)
         reached.append(level)
         recurse(level + 1)
 

@@ -786,6 +786,8 @@ def test_a_method_entry_counts_as_deep_as_a_function_entry(impl):
             nonlocal reached
             if entry == "enter":
                 budget.enter()
+            elif entry == "enter_site":
+                budget.enter_site(None)
             else:
                 budget.enter_method(owned)
             reached = level
@@ -796,6 +798,47 @@ def test_a_method_entry_counts_as_deep_as_a_function_entry(impl):
         return reached
 
     assert depth_reached("enter") == depth_reached("enter_method")
+    assert depth_reached("enter") == depth_reached("enter_site")
+
+
+def _script_classes(count: int) -> list[type]:
+    return [type(f"C{i}", (), {"__module__": OWNER}) for i in range(count)]
+
+
+def test_enter_method_remembers_owned_classes_without_changing_any_answer(impl):
+    # The C twin keeps the last few owned classes to skip the type-dict
+    # lookup; a long, mixed sequence on one Budget must give, call by call,
+    # what a fresh Budget gives for the same object.
+    classes = _script_classes(7)
+    owned = [cls() for cls in classes]
+    foreign = [ScriptChild(), Account(), OddModule(), ScriptClass().method, 1, int]
+    twice = [obj for obj in foreign for _ in range(2)]
+    sequence = owned + twice + owned[::-1] + foreign + owned[:2] * 3 + twice
+    budget = impl.Budget(-1, INF, -1, Limit, OWNER, Denied)
+    for obj in sequence:
+        try:
+            budget.enter_method(obj)
+        except Denied as exc:
+            outcome = ("Denied", str(exc))
+        else:
+            outcome = ("ok", "")
+        assert outcome == enter_outcome(impl, obj), obj
+    assert budget.steps == len(sequence)
+
+
+def test_enter_method_owned_class_cache_does_not_keep_classes_alive(impl):
+    import gc
+    import weakref
+
+    (cls,) = _script_classes(1)
+    budget = impl.Budget(-1, INF, -1, Limit, OWNER, Denied)
+    budget.enter_method(cls())
+    # the class's method globals hold the budget: a cycle through the cache
+    cls.hold = budget
+    dead = weakref.ref(cls)
+    del cls, budget
+    gc.collect()
+    assert dead() is None
 
 
 def test_scripts_see_the_same_method_entry_errors_through_safe_exec():

@@ -127,29 +127,29 @@ BEFORE_AFTER = {
     Yields: [
         (
             "def g():\n    yield 1",
-            "@__sc_generator__\ndef g():\n    __sc_enter__()\n    yield 1",
+            "@__sc_generator__\ndef g():\n    __sc_enter__(None)\n    yield 1",
         ),
-        ("f = lambda: (yield)", "f = __sc_generator__(lambda: __sc_enter__() or (yield))"),
+        ("f = lambda: (yield)", "f = __sc_generator__(lambda: __sc_enter__(None) or (yield))"),
     ],
     FunctionEntries: [
-        ("def f():\n    return 1", "def f():\n    __sc_enter__()\n    return 1"),
+        ("def f():\n    return 1", "def f():\n    __sc_enter__(None)\n    return 1"),
         (
             "def f():\n    'doc'\n    return 1",
-            'def f():\n    """doc"""\n    __sc_enter__()\n    return 1',
+            'def f():\n    """doc"""\n    __sc_enter__(None)\n    return 1',
         ),
-        ("f = lambda: 1", "f = lambda: __sc_enter__() or 1"),
+        ("f = lambda: 1", "f = lambda: __sc_enter__(None) or 1"),
         (
             "class A:\n\n    def m(self):\n        return self._y",
             "class A:\n\n    def m(self):\n        __sc_enter_method__(self)\n        return self._y",
         ),
         (
             "class A:\n\n    @staticmethod\n    def s(x):\n        return x._y",
-            "class A:\n\n    @staticmethod\n    def s(x):\n        __sc_enter__()\n"
+            "class A:\n\n    @staticmethod\n    def s(x):\n        __sc_enter__(None)\n"
             "        return __sc_getattr__(x, '_y')",
         ),
         (
             "class A:\n\n    def m(self):\n        self = other\n        return self._y",
-            "class A:\n\n    def m(self):\n        __sc_enter__()\n        self = other\n"
+            "class A:\n\n    def m(self):\n        __sc_enter__(None)\n        self = other\n"
             "        return __sc_getattr__(self, '_y')",
         ),
     ],
