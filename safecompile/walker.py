@@ -17,6 +17,7 @@ exhaust the host's stack.
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,6 +41,7 @@ _SCALAR_FIELDS = frozenset({
 # How the walk treats a value found in a field, by its exact type (the
 # parser's node classes are final): SKIP, NODE, or PATTERN (a match pattern).
 SKIP, NODE, PATTERN = 0, 1, 2
+_UNSEEN: Any = object()
 _KINDS: dict[type, int] = {}
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -108,6 +110,36 @@ class UnknownNode(ast.AST):
 KNOWN_NODES: set[type[ast.AST]] = set()
 
 
+#: What the walk does with a node of one class: its checks, the fields that
+#: can hold nodes, whether it is a match pattern, its rewrite units.  None
+#: for values the walk does not visit (not nodes, or leaves).
+Info = tuple[tuple[Check, ...], tuple[str, ...], bool, tuple[Any, ...]] | None
+
+# Per (check table, unit table): the Info of each class seen.  Both tables
+# are built once and kept (rules._TABLES, transformers._TABLE); the entry
+# holds them so that a reused id() cannot pick up another table's infos.
+_INFOS: dict[tuple[int, int], tuple[object, object, dict[type, Info]]] = {}
+_INFOS_LOCK = threading.Lock()
+
+
+def _infos_for(checks: dict[type[ast.AST], list[Check]], units: dict[type[ast.AST], list[Any]]) -> dict[type, Info]:
+    key = (id(checks), id(units))
+    entry = _INFOS.get(key)
+    if entry is None or entry[0] is not checks or entry[1] is not units:
+        with _INFOS_LOCK:
+            if len(_INFOS) >= 64:  # tables made per call elsewhere: stay bounded
+                _INFOS.clear()
+            entry = (checks, units, {})
+            _INFOS[key] = entry
+    return entry[2]
+
+
+# The tables of walks without rules or without units: one shared object
+# each, so that their infos are computed once.
+_NO_CHECKS: dict[type[ast.AST], list[Check]] = {}
+_NO_UNITS: dict[type[ast.AST], list[Any]] = {}
+
+
 class Walk:
     """State of one walk: the tables, the rule context, what was found."""
 
@@ -115,6 +147,7 @@ class Walk:
         "checks",
         "ctx",
         "found",
+        "infos",
         "method_owner",
         "module_scope",
         "scope_type",
@@ -127,25 +160,41 @@ class Walk:
         from .transformers.base import MODULE_SCOPE, Scope
         from .transformers.ticks import method_owner
 
-        self.checks = checks
+        self.checks = checks = checks or _NO_CHECKS
         self.ctx = ctx
-        self.units = units
+        self.units = units = units or _NO_UNITS
+        self.infos = _infos_for(checks, units)
         self.found: list[Violation] = []
         self.too_deep = too_deep
         self.scope_type = Scope
         self.method_owner = method_owner
         self.module_scope = MODULE_SCOPE
 
-    def run(self, tree: ast.AST) -> ast.AST:
-        return self._visit(tree, self.module_scope, False, 0)
+    def _info(self, cls: type) -> Info:
+        """The Info of ``cls``, computed once per pair of tables."""
+        info: Info = None
+        if kind_of(cls) != SKIP:
+            checks = self.checks.get(cls)
+            if checks is None and self.checks and cls not in KNOWN_NODES:
+                # A node class nobody decided about (not from the ast module,
+                # or from a newer Python): the rules' catch-all refuses it.
+                checks = self.checks.get(UnknownNode)
+            info = (tuple(checks or ()), fields_of(cls), kind_of(cls) == PATTERN,
+                    tuple(self.units.get(cls) or ()))
+        self.infos[cls] = info  # a benign race: every thread computes the same
+        return info
 
-    def _visit(self, node: ast.AST, scope: Any, in_class: bool, depth: int) -> ast.AST:
-        cls = type(node)
-        checks = self.checks.get(cls)
-        if checks is None and self.checks and cls not in KNOWN_NODES:
-            # A node class nobody decided about (not from the ast module, or
-            # from a newer Python): the rules' catch-all refuses it.
-            checks = self.checks.get(UnknownNode)
+    def run(self, tree: ast.AST) -> ast.AST:
+        info = self.infos.get(type(tree), _UNSEEN)
+        if info is _UNSEEN:
+            info = self._info(type(tree))
+        if info is None:
+            return tree
+        return self._visit(tree, info, self.module_scope, False, 0)
+
+    def _visit(self, node: ast.AST, info: tuple[tuple[Check, ...], tuple[str, ...], bool, tuple[Any, ...]],
+               scope: Any, in_class: bool, depth: int) -> ast.AST:
+        checks, fields, pattern, node_units = info
         if checks:
             ctx = self.ctx
             ctx.in_class_body = in_class
@@ -156,29 +205,36 @@ class Walk:
         if depth >= MAX_DEPTH:
             self.found.append(self.too_deep(node))
             return node
-        kinds = _KINDS
-        if (kinds.get(cls) or kind_of(cls)) == PATTERN:
+        if pattern:
             # Patterns hold only dotted names and constants: rules look at
             # them, units leave them alone (SC106 checks their attributes).
             if self.checks:
                 self._visit_children_readonly(node, depth)
             return node
+        if fields:
+            self._visit_children(node, fields, scope, in_class, depth)
+        for unit in node_units:
+            if not isinstance(node, unit.nodes):
+                break  # replaced by a node of another class
+            node = unit.rewrite(node, scope)
+        return node
+
+    def _visit_children(self, node: ast.AST, fields: tuple[str, ...], scope: Any, in_class: bool,
+                        depth: int) -> None:
+        cls = type(node)
         child_scope = scope
         is_function = cls is ast.FunctionDef
-        units = self.units
-        if is_function and units:
+        if is_function and self.units:
             owner = self.method_owner(node, in_class)  # type: ignore[arg-type]
             node._sc_owner = owner  # type: ignore[attr-defined]
             child_scope = self.scope_type(owner)
-        elif cls is ast.Lambda and units:
+        elif cls is ast.Lambda and self.units:
             child_scope = self.scope_type(None)
         elif cls is ast.Lambda or cls is ast.ClassDef:
             child_scope = self.module_scope
         child_in_class = cls is ast.ClassDef
         depth += 1
-        fields = _FIELDS.get(cls)
-        if fields is None:
-            fields = fields_of(cls)
+        infos = self.infos
         for field in fields:
             value = getattr(node, field, None)
             if value is None:
@@ -189,30 +245,23 @@ class Walk:
             if type(value) is list:
                 body = child_in_class and field == "body"
                 for index, item in enumerate(value):
-                    kind = kinds.get(type(item))
-                    if kind is None:
-                        kind = kind_of(type(item))
-                    if kind:
-                        new = self._visit(item, field_scope, body, depth)
+                    info = infos.get(type(item), _UNSEEN)
+                    if info is _UNSEEN:
+                        info = self._info(type(item))
+                    if info is not None:
+                        new = self._visit(item, info, field_scope, body, depth)
                         if new is not item:
                             value[index] = new
             else:
-                kind = kinds.get(type(value))
-                if kind is None:
-                    kind = kind_of(type(value))
-                if kind:
-                    new = self._visit(value, field_scope, False, depth)
+                info = infos.get(type(value), _UNSEEN)
+                if info is _UNSEEN:
+                    info = self._info(type(value))
+                if info is not None:
+                    new = self._visit(value, info, field_scope, False, depth)
                     if new is not value:
                         setattr(node, field, new)
         if child_scope is not scope and child_scope is not self.module_scope:
             node._sc_generator = child_scope.generator  # type: ignore[attr-defined]
-        node_units = units.get(cls)
-        if node_units:
-            for unit in node_units:
-                if not isinstance(node, unit.nodes):
-                    break
-                node = unit.rewrite(node, scope)
-        return node
 
     def _visit_children_readonly(self, node: ast.AST, depth: int) -> None:
         for child in ast.iter_child_nodes(node):
