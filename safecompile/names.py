@@ -23,12 +23,13 @@ ENTER: Final = "__sc_enter__"            # function entries (steps + recursion)
 ENTER_METHOD: Final = "__sc_enter_method__"  # method entries: also checks `self` is the script's
 POW: Final = "__sc_pow__"                # a ** b
 LSHIFT: Final = "__sc_lshift__"          # a << b
-AUG_ITEM: Final = "__sc_aug_item__"      # a[i] **= b / a[i] <<= b
+MUL: Final = "__sc_mul__"                # a * b, when neither operand is a literal
+AUG_ITEM: Final = "__sc_aug_item__"      # a[i] **= b / a[i] <<= b / a[i] *= b
 GENERATOR: Final = "__sc_generator__"    # wraps generator functions: the run tracks their generators
 
 EMITTED: Final[frozenset[str]] = frozenset(
     {GETATTR, SETATTR, WRITE, IMPORT, IMPORT_FROM, ITER, TICK, ENTER,
-     ENTER_METHOD, POW, LSHIFT, AUG_ITEM, GENERATOR}
+     ENTER_METHOD, POW, LSHIFT, MUL, AUG_ITEM, GENERATOR}
 )
 EMITTED_PREFIX: Final = "__sc_"
 

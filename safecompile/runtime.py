@@ -182,6 +182,7 @@ class RunState:
             names.ENTER_METHOD: budget.enter_method,
             names.POW: pow_guard,
             names.LSHIFT: self.operand["lshift"],
+            names.MUL: self.operand["mul"],
             names.AUG_ITEM: self.aug_item,
             names.GENERATOR: self.track_generator,
         })
@@ -246,10 +247,8 @@ class RunState:
 
     def aug_item(self, container: Any, key: Any, op: str, value: Any) -> None:
         current = container[key]
-        if op == "**":
-            container[key] = self.operand["pow"](current, value)
-        else:
-            container[key] = self.operand["lshift"](current, value)
+        guard = {"**": "pow", "<<": "lshift", "*": "mul"}[op]
+        container[key] = self.operand[guard](current, value)
 
     def build_class(self, func: Any, name: Any, *bases: Any, **kwargs: Any) -> Any:
         """``__build_class__`` without keywords, metaclasses or host bases."""
@@ -348,10 +347,13 @@ class RunState:
             output=budget.output_used,
         )
 
-    def export(self, value: Any, depth: int = 0) -> Any:
-        """A value going to the host: plain data as is, script objects as handles."""
+    def export(self, value: Any, depth: int = 0, memo: dict[tuple[int, int], Any] | None = None) -> Any:
+        """A value going to the host: plain data as is, script objects as
+        handles.  ``memo`` maps (id, depth) of each container converted to
+        its conversion, so shared parts are converted once (a = [a, a],
+        sixty times, has 2**60 paths but 61 parts)."""
         kind = type(value)
-        if kind in membrane.SCALARS:
+        if kind in membrane.SCALARS or (kind in membrane.HOLDERS and membrane.holder_ok(value)):
             return value
         if membrane.is_proxy(value):
             return membrane.unwrap(value)
@@ -360,17 +362,23 @@ class RunState:
         # Plain data leaves as it is (the run is over; nothing is copied).
         if membrane.is_plain(value):
             return value
-        if depth < membrane.MAX_DEPTH:
+        if depth < membrane.MAX_DEPTH and kind in (list, tuple, dict, set, frozenset):
+            if memo is None:
+                memo = {}
+            key = (id(value), depth)
+            if key in memo:
+                return memo[key]
+            converted: Any = None
             if kind is list:
-                return [self.export(item, depth + 1) for item in value]
-            if kind is tuple:
-                return tuple(self.export(item, depth + 1) for item in value)
-            if kind is dict:
+                converted = [self.export(item, depth + 1, memo) for item in value]
+            elif kind is tuple:
+                converted = tuple(self.export(item, depth + 1, memo) for item in value)
+            elif kind is dict and all(type(k) in membrane.SCALARS for k in value):
                 # Keys must already be plain: hashing a handle would run script code.
-                if all(type(k) in membrane.SCALARS for k in value):
-                    return {k: self.export(v, depth + 1) for k, v in value.items()}
-            elif kind in (set, frozenset) and membrane.is_plain(value):
-                return membrane.copy_plain(value)
+                converted = {k: self.export(v, depth + 1, memo) for k, v in value.items()}
+            if converted is not None:
+                memo[key] = converted
+                return converted
         if kind is types.GeneratorType and value in self.generators:
             return GeneratorHandle(value, self)
         return ScriptObject(value, self)
@@ -468,6 +476,22 @@ def _fail(run: RunState, exc: BaseException) -> SafeCompileError:
     return error
 
 
+def _fail_in_run(run: RunState, exc: BaseException) -> SafeCompileError:
+    """``_fail`` as part of the run: describing the exception calls the
+    script's own ``__str__`` (and its args' ``__str__``), which must run
+    under the run's budgets, decimal context and memory accounting, never
+    as host code."""
+    try:
+        failure: SafeCompileError = run.run_in_context(lambda: _fail(run, exc))
+    except BaseException:  # describing it failed too: say only what it was
+        kind = type(exc).__name__
+        failure = ScriptError(f"{kind if type(kind) is str else 'Exception'}: <unprintable>",
+                              "Exception", run.budget.output())
+    if run.budget.spent is not None and isinstance(failure, ScriptError):
+        failure = _limit_from(run)  # the description itself ran out of a budget
+    return failure
+
+
 def _run_guarded(run: RunState, function: Callable[[], Any], close: bool = False) -> Any:
     """Run ``function`` in ``run``; raise only public errors.
 
@@ -480,14 +504,14 @@ def _run_guarded(run: RunState, function: Callable[[], Any], close: bool = False
     try:
         outcome = run.run_in_context(function)
     except BaseException as exc:
-        failure = _fail(run, exc)
+        failure = _fail_in_run(run, exc)
         del exc
     if close and run.made > since:
         try:
             run.run_in_context(lambda: run.close_generators(since, keep=outcome))
         except BaseException as exc:  # a limit reached by a finally block
             if failure is None:
-                failure = _fail(run, exc)
+                failure = _fail_in_run(run, exc)
             del exc
     if failure is None and run.budget.spent is None:
         # A long C call (no ticks) may have run past the deadline: the clock
@@ -620,6 +644,7 @@ def make_fast_formula(compiled: Compiled, policy: Policy, slow: Callable[..., An
         "__builtins__": _fast_builtins(operand),
         names.POW: operand["pow"],
         names.LSHIFT: operand["lshift"],
+        names.MUL: operand["mul"],
     }
     for name, value in policy.builtins.items():
         glb["__builtins__"][name] = membrane.admit(value)

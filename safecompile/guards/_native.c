@@ -1908,10 +1908,14 @@ native_unwrap(PyObject *module, PyObject *proxy)
  * depth < max_depth whose items (dict keys and values) are plain.
  * ==================================================================== */
 
-/* 1, 0, or -1 with an error set. */
+/* 1, 0, or -1 with an error set.  `seen` maps the address of each
+   container found plain to the deepest depth it was found plain at: a
+   container plain at depth d is plain at any depth up to d (more room
+   below), so a structure that shares its parts (a = [a, a], sixty times)
+   is checked once per part instead of once per path (2**60). */
 static int
 plain_check(PyObject *value, PyObject *scalars, long long max_depth,
-            long long depth)
+            long long depth, PyObject *seen)
 {
     PyTypeObject *kind = Py_TYPE(value);
     /* `type(value) in scalars`: hashes and compares like the set does */
@@ -1923,7 +1927,21 @@ plain_check(PyObject *value, PyObject *scalars, long long max_depth,
         && kind != &PySet_Type && kind != &PyFrozenSet_Type) {
         return 0;
     }
+    PyObject *address = PyLong_FromVoidPtr(value);
+    if (address == NULL) {
+        return -1;
+    }
+    PyObject *known = PyDict_GetItemWithError(seen, address);  /* borrowed */
+    if (known != NULL && PyLong_AsLongLong(known) >= depth) {
+        Py_DECREF(address);
+        return 1;
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(address);
+        return -1;
+    }
     if (Py_EnterRecursiveCall(" in is_plain")) {
+        Py_DECREF(address);
         return -1;
     }
     plain = 1;
@@ -1931,7 +1949,7 @@ plain_check(PyObject *value, PyObject *scalars, long long max_depth,
         /* by index, re-reading the size: a list iterator does the same */
         for (Py_ssize_t i = 0; plain == 1 && i < PySequence_Fast_GET_SIZE(value); i++) {
             PyObject *item = Py_NewRef(PySequence_Fast_GET_ITEM(value, i));
-            plain = plain_check(item, scalars, max_depth, depth + 1);
+            plain = plain_check(item, scalars, max_depth, depth + 1, seen);
             Py_DECREF(item);
         }
     }
@@ -1941,9 +1959,9 @@ plain_check(PyObject *value, PyObject *scalars, long long max_depth,
         while (plain == 1 && PyDict_Next(value, &position, &key, &item)) {
             Py_INCREF(key);
             Py_INCREF(item);
-            plain = plain_check(key, scalars, max_depth, depth + 1);
+            plain = plain_check(key, scalars, max_depth, depth + 1, seen);
             if (plain == 1) {
-                plain = plain_check(item, scalars, max_depth, depth + 1);
+                plain = plain_check(item, scalars, max_depth, depth + 1, seen);
             }
             Py_DECREF(key);
             Py_DECREF(item);
@@ -1956,7 +1974,7 @@ plain_check(PyObject *value, PyObject *scalars, long long max_depth,
         }
         else {
             while (plain == 1 && (item = PyIter_Next(iterator)) != NULL) {
-                plain = plain_check(item, scalars, max_depth, depth + 1);
+                plain = plain_check(item, scalars, max_depth, depth + 1, seen);
                 Py_DECREF(item);
             }
             if (plain == 1 && PyErr_Occurred()) {
@@ -1966,6 +1984,14 @@ plain_check(PyObject *value, PyObject *scalars, long long max_depth,
         }
     }
     Py_LeaveRecursiveCall();
+    if (plain == 1) {
+        PyObject *at = PyLong_FromLongLong(depth);
+        if (at == NULL || PyDict_SetItem(seen, address, at) < 0) {
+            plain = -1;
+        }
+        Py_XDECREF(at);
+    }
+    Py_DECREF(address);
     return plain;
 }
 
@@ -1996,7 +2022,12 @@ native_is_plain(PyObject *Py_UNUSED(module), PyObject *const *args,
     if (overflow != 0) {
         max_depth = overflow > 0 ? LLONG_MAX : -1;
     }
-    int plain = plain_check(args[0], scalars, max_depth, 0);
+    PyObject *seen = PyDict_New();
+    if (seen == NULL) {
+        return NULL;
+    }
+    int plain = plain_check(args[0], scalars, max_depth, 0, seen);
+    Py_DECREF(seen);
     if (plain < 0) {
         return NULL;
     }

@@ -470,10 +470,14 @@ def is_plain(value: Any, scalars: frozenset[type], max_depth: int) -> bool:
         raise TypeError(f"scalars must be a frozenset, not {type(scalars).__name__}")
     if not isinstance(max_depth, int):
         raise TypeError(f"max_depth must be an int, not {type(max_depth).__name__}")
-    return _is_plain(value, scalars, max_depth, 0)
+    return _is_plain(value, scalars, max_depth, 0, {})
 
 
-def _is_plain(value: Any, scalars: frozenset[type], max_depth: int, depth: int) -> bool:
+def _is_plain(value: Any, scalars: frozenset[type], max_depth: int, depth: int,
+              seen: dict[int, int]) -> bool:
+    """``seen``: id of each container found plain -> the deepest depth it was
+    found plain at (plain there means plain anywhere shallower), so shared
+    parts are checked once, not once per path (the C twin's plain_check)."""
     kind = type(value)
     if kind in scalars:
         return True
@@ -483,12 +487,17 @@ def _is_plain(value: Any, scalars: frozenset[type], max_depth: int, depth: int) 
     if kind is list or kind is tuple or kind is set or kind is frozenset:
         items = value
     elif kind is dict:
-        if not all(_is_plain(key, scalars, max_depth, depth + 1) for key in value):
-            return False
         items = value.values()
     else:
         return False
-    # set(map(type, ...)) runs in C: the common flat container in one pass
-    if set(map(type, items)) <= scalars:
+    known = seen.get(id(value))
+    if known is not None and known >= depth:
         return True
-    return all(_is_plain(item, scalars, max_depth, depth + 1) for item in items)
+    if kind is dict and not all(_is_plain(key, scalars, max_depth, depth + 1, seen) for key in value):
+        return False
+    # set(map(type, ...)) runs in C: the common flat container in one pass
+    if not (set(map(type, items)) <= scalars
+            or all(_is_plain(item, scalars, max_depth, depth + 1, seen) for item in items)):
+        return False
+    seen[id(value)] = depth
+    return True

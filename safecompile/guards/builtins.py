@@ -173,6 +173,13 @@ class RangeBuiltin:
         return "<class 'range'>"
 
 
+def _bits(value: int | Fraction) -> int:
+    if isinstance(value, int):
+        return int.bit_length(value)
+    return int.bit_length(int(Fraction.numerator.fget(value))) + int.bit_length(  # type: ignore[attr-defined]
+        int(Fraction.denominator.fget(value)))  # type: ignore[attr-defined]
+
+
 def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
     check_bits = budget.check_bits
 
@@ -200,6 +207,25 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
             check_bits(abs(exponent).bit_length() * max(abs(mod).bit_length(), 64) // 64,
                        "the modular power's work")
         return _builtins.pow(base, exponent, mod)
+
+    operand_limit = budget.limits.operand
+    # bits of the largest result the budget allows (check_bits decides)
+    limit_bits = None if operand_limit is None else int(operand_limit / 0.30103)
+
+    def guarded_mul(left: Any, right: Any) -> Any:
+        """``left * right``: a product of big integers (or fractions) is
+        refused before it is computed; repeated squaring would otherwise
+        spend minutes in one uninterruptible C call.  Sequence repetition
+        is bounded by the memory budget."""
+        if limit_bits is not None:
+            if type(left) is int and type(right) is int:
+                if left.bit_length() + right.bit_length() > limit_bits:
+                    check_bits(left.bit_length() + right.bit_length(), "the product")
+            elif isinstance(left, int | Fraction) and isinstance(right, int | Fraction):
+                # int.bit_length and Fraction's C-level fields: a subclass's
+                # own bit_length or numerator cannot under-report the size.
+                check_bits(_bits(left) + _bits(right), "the product")
+        return left * right
 
     def guarded_lshift(value: Any, shift: Any) -> Any:
         """``value << shift``, refused before a huge result is computed."""
@@ -229,6 +255,7 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
 
     return {
         "pow": guarded_pow,
+        "mul": guarded_mul,
         "lshift": guarded_lshift,
         "factorial": guarded_factorial,
         "comb": guarded_comb,

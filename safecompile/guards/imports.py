@@ -14,6 +14,7 @@ import importlib
 import itertools
 import math
 import random
+import string
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -21,7 +22,7 @@ from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AccessDenied, ImportDenied
-from ..names import shown
+from ..names import FORMAT_METHODS, forbidden_attribute, shown
 from .access import guards_for
 from .modules import allowed_names, make_view
 
@@ -112,6 +113,65 @@ def _dataclass(cls: Any = None, /, **kwargs: Any) -> Any:
     return wrap if cls is None else wrap(cls)
 
 
+def _dataclass_fields(obj: Any, what: str) -> tuple[Any, ...]:
+    """The fields of ``obj``, an instance of one of the script's own
+    dataclasses whose field names a script could read itself; else refused.
+
+    SAFETY: ``dataclasses.replace`` reads every field with the real
+    ``getattr``; a field name is any string the class's annotations hold.
+    Only the script's own instances pass, and only names the attribute guard
+    would let through on them (no dunder, no interpreter internal, not
+    ``format``/``format_map``, which turn a str subclass into a formatter)."""
+    if isinstance(obj, type) or not dataclasses.is_dataclass(obj) or not current().ownership.owns(obj):
+        raise AccessDenied(f"{what}() works on instances of the script's own dataclasses only")
+    found = tuple(type(obj).__dataclass_fields__.values())  # type: ignore[union-attr]
+    for field in found:
+        name = field.name
+        if type(name) is not str or forbidden_attribute(name) or name in FORMAT_METHODS:
+            raise AccessDenied(f"{what}(): the field {shown(name)} is not available to scripts")
+    return found
+
+
+def _to_data(value: Any, factory: Callable[[Any], Any], as_dict: bool) -> Any:
+    """``asdict``/``astuple``'s recursion, without ``copy.deepcopy``: values
+    that are not dataclasses or containers are kept as they are (deepcopy
+    would run ``__reduce_ex__``/``__deepcopy__`` hooks and ``setattr``)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = _dataclass_fields(value, "asdict" if as_dict else "astuple")
+        items = [(f.name, _to_data(getattr(value, f.name), factory, as_dict)) for f in fields]
+        return factory(items if as_dict else [item for _, item in items])
+    kind = type(value)
+    if kind is list:
+        return [_to_data(item, factory, as_dict) for item in value]
+    if kind is tuple:
+        return tuple(_to_data(item, factory, as_dict) for item in value)
+    if kind is dict:
+        return {_to_data(k, factory, as_dict): _to_data(v, factory, as_dict) for k, v in value.items()}
+    return value
+
+
+def _asdict(obj: Any, *, dict_factory: Callable[[Any], Any] = dict) -> Any:
+    _dataclass_fields(obj, "asdict")
+    return _to_data(obj, dict_factory, True)
+
+
+def _astuple(obj: Any, *, tuple_factory: Callable[[Any], Any] = tuple) -> Any:
+    _dataclass_fields(obj, "astuple")
+    return _to_data(obj, tuple_factory, False)
+
+
+def _replace(obj: Any, /, **changes: Any) -> Any:
+    _dataclass_fields(obj, "replace")
+    return dataclasses.replace(obj, **changes)
+
+
+def _fields(class_or_instance: Any) -> tuple[Any, ...]:
+    target = class_or_instance if isinstance(class_or_instance, type) else type(class_or_instance)
+    if not (dataclasses.is_dataclass(target) and current().ownership.owns(target)):
+        raise AccessDenied("fields() works on the script's own dataclasses only")
+    return dataclasses.fields(class_or_instance)
+
+
 def _update_wrapper(wrapper: Any, wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS,
                     updated: Any = functools.WRAPPER_UPDATES) -> Any:
     if assigned != functools.WRAPPER_ASSIGNMENTS or updated != functools.WRAPPER_UPDATES:
@@ -128,6 +188,28 @@ def _wraps(wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS,
         return _update_wrapper(wrapper, wrapped, assigned, updated)
 
     return decorate
+
+
+class _Template(string.Template):
+    """``string.Template`` whose subclasses keep the stock patterns.
+
+    A subclass's ``pattern``/``idpattern``/``braceidpattern`` is compiled
+    and matched by CPython's ``re``, which no budget can interrupt: a
+    backtracking pattern would hold the host for hours.  ``delimiter`` and
+    ``flags`` stay open (the delimiter is escaped)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        for name in ("pattern", "idpattern", "braceidpattern"):
+            if name in vars(cls):
+                raise AccessDenied(
+                    f"a Template subclass may not set {name}: CPython's re cannot be "
+                    "interrupted; set delimiter, or use the re module's sub()"
+                )
+        super().__init_subclass__(**kwargs)
+
+
+_Template.__module__ = "string"
+_Template.__qualname__ = _Template.__name__ = "Template"
 
 
 class _PerRun:
@@ -160,6 +242,8 @@ def _replacements(module: str, script_name: str) -> dict[str, Any]:
         from . import regex
 
         return regex.view_values()
+    if module == "string":
+        return {"Template": _Template}
     if module == "math":
         return {name: _operand(name) for name in ("factorial", "comb", "perm")}
     if module == "operator":
@@ -171,7 +255,16 @@ def _replacements(module: str, script_name: str) -> dict[str, Any]:
         return {"total_ordering": _own_target(functools.total_ordering, "total_ordering()"),
                 "update_wrapper": _update_wrapper, "wraps": _wraps}
     if module == "dataclasses":
-        return {"dataclass": _dataclass}
+        return {"dataclass": _dataclass, "asdict": _asdict, "astuple": _astuple,
+                "replace": _replace, "fields": _fields}
+    if module == "enum":
+        from . import enum_view
+
+        return enum_view.view_values()
+    if module == "typing":
+        from . import typing_view
+
+        return typing_view.view_values(allowed_names("typing") or frozenset())
     if module == "decimal":
         return {name: _per_run_context(name)
                 for name in ("DefaultContext", "BasicContext", "ExtendedContext")}

@@ -27,15 +27,35 @@ from .. import names
 from ..errors import AccessDenied, SafeCompileError
 from . import impl
 
+#: Immutable values that hold no other object: plain by their exact type.
 SCALARS: Final[frozenset[type]] = frozenset(
     {
         type(None), bool, int, float, complex, str, bytes,
-        datetime.date, datetime.time, datetime.datetime, datetime.timedelta,
-        datetime.timezone, decimal.Decimal, fractions.Fraction,
+        datetime.date, datetime.timedelta, decimal.Decimal,
     }
 )
+#: Immutable values that hold other objects a script can choose (a tzinfo,
+#: a timezone's name, a Fraction's numerator): plain when those parts are
+#: (holder_ok), else a script object could ride in on them.
+HOLDERS: Final[frozenset[type]] = frozenset(
+    {datetime.time, datetime.datetime, datetime.timezone, fractions.Fraction}
+)
 CONTAINERS: Final[frozenset[type]] = frozenset({list, tuple, dict, set, frozenset})
-_PLAIN_TYPES: Final[frozenset[type]] = SCALARS | CONTAINERS
+_PLAIN_TYPES: Final[frozenset[type]] = SCALARS | HOLDERS | CONTAINERS
+
+
+def holder_ok(value: Any) -> bool:
+    """Whether a value of a HOLDERS type holds only plain parts.  Reads
+    C-level fields of exact stdlib types only: no script code runs."""
+    kind = type(value)
+    if kind is fractions.Fraction:
+        return type(value.numerator) is int and type(value.denominator) is int
+    if kind is datetime.timezone:
+        return type(value.tzname(None)) is str
+    if kind is datetime.datetime or kind is datetime.time:
+        zone = value.tzinfo
+        return zone is None or (type(zone) is datetime.timezone and holder_ok(zone))
+    return False
 
 #: Deepest plain-data nesting that crosses the membrane.
 MAX_DEPTH: Final = 100
@@ -55,34 +75,46 @@ def _all_scalars(items: Iterable[Any]) -> bool:
     return set(map(type, items)) <= SCALARS
 
 
-def copy_plain(value: Any, depth: int = 0) -> Any:
-    """A deep copy of plain data, or NotPlain."""
+def copy_plain(value: Any, depth: int = 0, memo: dict[tuple[int, int], Any] | None = None) -> Any:
+    """A deep copy of plain data, or NotPlain.
+
+    ``memo`` maps (id, depth) of each container copied to its copy: a part
+    shared at one depth is copied once (and stays shared), so data that
+    shares its parts (``a = [a, a]`` sixty times) costs its size, not its
+    number of paths."""
     kind = type(value)
     if kind in SCALARS:
         return value
+    if kind in HOLDERS:
+        if holder_ok(value):
+            return value
+        raise NotPlain(kind.__name__)
     if depth >= MAX_DEPTH:
         raise NotPlain("nested too deeply")
+    if memo is None:
+        memo = {}
+    key = (id(value), depth)
+    done = memo.get(key)
+    if done is not None:
+        return done
+    copy: Any
     if kind is list:
-        if _all_scalars(value):
-            return list(value)
-        return [copy_plain(item, depth + 1) for item in value]
-    if kind is tuple:
-        if _all_scalars(value):
-            return value
-        return tuple([copy_plain(item, depth + 1) for item in value])
-    if kind is dict:
+        copy = list(value) if _all_scalars(value) else [copy_plain(item, depth + 1, memo) for item in value]
+    elif kind is tuple:
+        copy = value if _all_scalars(value) else tuple([copy_plain(item, depth + 1, memo) for item in value])
+    elif kind is dict:
         if _all_scalars(value) and _all_scalars(value.values()):
-            return dict(value)
-        return {copy_plain(k, depth + 1): copy_plain(v, depth + 1) for k, v in value.items()}
-    if kind is set:
-        if _all_scalars(value):
-            return set(value)
-        return {copy_plain(item, depth + 1) for item in value}
-    if kind is frozenset:
-        if _all_scalars(value):
-            return value
-        return frozenset([copy_plain(item, depth + 1) for item in value])
-    raise NotPlain(kind.__name__)
+            copy = dict(value)
+        else:
+            copy = {copy_plain(k, depth + 1, memo): copy_plain(v, depth + 1, memo) for k, v in value.items()}
+    elif kind is set:
+        copy = set(value) if _all_scalars(value) else {copy_plain(item, depth + 1, memo) for item in value}
+    elif kind is frozenset:
+        copy = value if _all_scalars(value) else frozenset([copy_plain(item, depth + 1, memo) for item in value])
+    else:
+        raise NotPlain(kind.__name__)
+    memo[key] = copy
+    return copy
 
 
 def is_plain(value: Any, depth: int = 0) -> bool:
@@ -90,7 +122,13 @@ def is_plain(value: Any, depth: int = 0) -> bool:
 
     The guards' ``is_plain`` (C, or its pure twin) with this module's
     ``SCALARS`` and ``MAX_DEPTH``."""
-    return bool(impl.is_plain(value, SCALARS, MAX_DEPTH - depth))
+    if impl.is_plain(value, SCALARS, MAX_DEPTH - depth):
+        return True
+    try:  # the slower check that also looks inside HOLDERS values
+        copy_plain(value, depth)
+    except (NotPlain, RecursionError):
+        return False
+    return True
 
 
 # --- declarations -------------------------------------------------------------
@@ -367,9 +405,10 @@ FROZEN: Final[Mapping[str, Any]] = MappingProxyType({})
 # --- script objects in host hands -------------------------------------------------
 
 
-def _into_with_handles(value: Any, depth: int) -> Any:
+def _into_with_handles(value: Any, depth: int, memo: dict[tuple[int, int], Any] | None = None) -> Any:
     """wrap_in for hosts that opted in: plain data copied, the script's
-    objects (also inside lists, tuples and str-keyed dicts) as handles."""
+    objects (also inside lists, tuples and str-keyed dicts) as handles.
+    ``memo`` as in copy_plain: shared parts are converted once."""
     if is_proxy(value):
         return impl.unwrap(value)
     if isinstance(value, ScriptObjectHandle):
@@ -379,13 +418,22 @@ def _into_with_handles(value: Any, depth: int) -> Any:
     except NotPlain:
         pass
     kind = type(value)
-    if depth < MAX_DEPTH:
+    if depth < MAX_DEPTH and kind in (list, tuple, dict):
+        if memo is None:
+            memo = {}
+        key = (id(value), depth)
+        if key in memo:
+            return memo[key]
+        converted: Any = None
         if kind is list:
-            return [_into_with_handles(item, depth + 1) for item in value]
-        if kind is tuple:
-            return tuple(_into_with_handles(item, depth + 1) for item in value)
-        if kind is dict and all(type(key) in SCALARS for key in value):
-            return {key: _into_with_handles(item, depth + 1) for key, item in value.items()}
+            converted = [_into_with_handles(item, depth + 1, memo) for item in value]
+        elif kind is tuple:
+            converted = tuple(_into_with_handles(item, depth + 1, memo) for item in value)
+        elif all(type(k) in SCALARS for k in value):
+            converted = {k: _into_with_handles(item, depth + 1, memo) for k, item in value.items()}
+        if converted is not None:
+            memo[key] = converted
+            return converted
     return ScriptObjectHandle(value)
 
 

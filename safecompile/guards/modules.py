@@ -8,7 +8,7 @@ helpers (``typing.get_type_hints``, ``ForwardRef``, ``functools.singledispatch``
 unguarded reflection (``string.Formatter``, ``operator.attrgetter``,
 ``functools.update_wrapper``), functions that change shared state
 (``re.purge``, ``typing.overload``, ``enum.global_enum``) and module-level
-mutable tables.  ``random`` and ``decimal`` are per run: a seeded instance and
+mutable tables.  ``typing`` offers inert stand-ins only (guards/typing_view.py).  ``random`` and ``decimal`` are per run: a seeded instance and
 a fresh context.
 """
 
@@ -79,7 +79,7 @@ _NAMES: dict[str, str] = {
         FrozenInstanceError InitVar KW_ONLY MISSING Field
     """,
     "enum": """
-        Enum IntEnum StrEnum Flag IntFlag ReprEnum auto unique member
+        Enum IntEnum StrEnum Flag IntFlag auto unique member
         nonmember property verify EnumCheck FlagBoundary STRICT CONFORM EJECT
         KEEP CONTINUOUS NAMED_FLAGS UNIQUE
     """,
@@ -87,12 +87,12 @@ _NAMES: dict[str, str] = {
         Any Optional Union List Dict Tuple Set FrozenSet Callable Iterable
         Iterator Generator Sequence MutableSequence Mapping MutableMapping
         AbstractSet MutableSet Collection Container Hashable Sized Reversible
-        NamedTuple TypedDict Literal Final ClassVar TypeVar Generic cast
+        TypedDict Literal Final ClassVar TypeVar Generic cast
         NewType Annotated Type Deque DefaultDict Counter OrderedDict ChainMap
         NoReturn Never Self LiteralString TYPE_CHECKING Required NotRequired
         SupportsInt SupportsFloat SupportsAbs SupportsIndex SupportsRound
         TypeAlias ParamSpec Concatenate TypeGuard Unpack TypeVarTuple
-        AnyStr Text get_origin get_args assert_never assert_type reveal_type
+        AnyStr Text assert_never assert_type Protocol
     """,
 }
 

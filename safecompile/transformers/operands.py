@@ -1,4 +1,4 @@
-"""Operators whose result size can explode: ``**`` and ``<<``.
+"""Operators whose result size can explode: ``**``, ``<<`` and ``*``.
 
 Repetition (``"x" * n``) and other allocations are bounded by the memory
 budget; these two can burn CPU for minutes before allocating, so the size of
@@ -12,7 +12,14 @@ import ast
 from .. import names
 from .base import Scope, Unit, call, located
 
-_GUARDED = {ast.Pow: names.POW, ast.LShift: names.LSHIFT}
+_GUARDED = {ast.Pow: names.POW, ast.LShift: names.LSHIFT, ast.Mult: names.MUL}
+_OPS = {ast.Pow: "**", ast.LShift: "<<", ast.Mult: "*"}
+
+
+def _literal(node: ast.AST) -> bool:
+    """A number or string literal: a product with one grows the other
+    operand by a bounded amount (sequence repetition is the memory budget's)."""
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float, complex, str, bytes, bool)
 
 
 class Operands(Unit):
@@ -27,10 +34,12 @@ class Operands(Unit):
             guard = _GUARDED.get(type(node.op))
             if guard is None:
                 return node
+            if guard == names.MUL and (_literal(node.left) or _literal(node.right)):
+                return node
             return call(guard, [node.left, node.right], node)
         assert isinstance(node, ast.AugAssign)
         guard = _GUARDED.get(type(node.op))
-        if guard is None:
+        if guard is None or (guard == names.MUL and _literal(node.value)):
             return node
         target = node.target
         if isinstance(target, ast.Name):
@@ -39,7 +48,7 @@ class Operands(Unit):
             return located(ast.Assign(targets=[target], value=value), node)
         if isinstance(target, ast.Subscript):
             # Attribute targets were already turned into __sc_write__(obj)["x"].
-            op = "**" if isinstance(node.op, ast.Pow) else "<<"
+            op = _OPS[type(node.op)]
             args: list[ast.expr] = [target.value, target.slice,
                                     located(ast.Constant(value=op), node), node.value]
             return located(ast.Expr(value=call(names.AUG_ITEM, args, node)), node)
