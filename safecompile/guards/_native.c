@@ -28,6 +28,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <structmember.h>
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
@@ -61,6 +62,7 @@
 typedef struct {
     PyTypeObject *budget_type;
     PyTypeObject *tickiter_type;
+    PyTypeObject *product_type;
     /* --- native proxy --- */
     PyTypeObject *proxy_type;
     NATIVE_STRINGS(DECLARE_STRING)
@@ -1004,6 +1006,147 @@ static PyType_Spec TickIter_spec = {
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
              | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .slots = TickIter_slots,
+};
+
+
+/* ======================================================================
+ * 3b. Product: the `a * b` guard's fast path
+ *
+ * Product(limit_bits, slow)(a, b): a * b when both are exact ints whose
+ * bit lengths add up to at most limit_bits, or when either is an exact
+ * float (a float product cannot grow); slow(a, b) for everything else
+ * (the Python guard: big ints, fractions, subclasses, sequences), which
+ * refuses a product over the operand budget before computing it.  The
+ * twin of _pure.Product.
+ * ==================================================================== */
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t limit_bits;      /* < 0: no limit */
+    PyObject *slow;             /* a callable */
+    vectorcallfunc vectorcall;
+} ProductObject;
+
+static PyObject *
+Product_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                   PyObject *kwnames)
+{
+    ProductObject *self = (ProductObject *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs == 2 && kwnames == NULL) {
+        PyObject *left = args[0], *right = args[1];
+        if (PyFloat_CheckExact(left) || PyFloat_CheckExact(right)) {
+            if ((PyFloat_CheckExact(left) || PyLong_CheckExact(left))
+                && (PyFloat_CheckExact(right) || PyLong_CheckExact(right)))
+            {
+                return PyNumber_Multiply(left, right);
+            }
+        }
+        else if (PyLong_CheckExact(left) && PyLong_CheckExact(right)) {
+            if (self->limit_bits < 0) {
+                return PyNumber_Multiply(left, right);
+            }
+            int64_t bits = _PyLong_NumBits(left);
+            if (bits == -1 && PyErr_Occurred()) {
+                return NULL;
+            }
+            int64_t more = _PyLong_NumBits(right);
+            if (more == -1 && PyErr_Occurred()) {
+                return NULL;
+            }
+            if (bits + more <= self->limit_bits) {
+                return PyNumber_Multiply(left, right);
+            }
+        }
+    }
+    if (self->slow == NULL) {
+        PyErr_SetString(PyExc_ReferenceError, "the Product was cleared");
+        return NULL;
+    }
+    return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
+}
+
+static PyObject *
+Product_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"limit_bits", "slow", NULL};
+    Py_ssize_t limit_bits;
+    PyObject *slow;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "nO:Product", kwlist,
+                                     &limit_bits, &slow)) {
+        return NULL;
+    }
+    if (!PyCallable_Check(slow)) {
+        argument_type_error("slow", "callable", slow);
+        return NULL;
+    }
+    ProductObject *self = (ProductObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->limit_bits = limit_bits;
+    self->slow = Py_NewRef(slow);
+    self->vectorcall = Product_vectorcall;
+    return (PyObject *)self;
+}
+
+static int
+Product_traverse(ProductObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->slow);
+    return 0;
+}
+
+static int
+Product_clear(ProductObject *self)
+{
+    Py_CLEAR(self->slow);
+    return 0;
+}
+
+static void
+Product_dealloc(ProductObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(self->slow);
+    type->tp_free(self);
+    Py_DECREF(type);
+}
+
+static PyObject *
+Product_call(ProductObject *self, PyObject *args, PyObject *kwargs)
+{
+    if (self->slow == NULL) {
+        PyErr_SetString(PyExc_ReferenceError, "the Product was cleared");
+        return NULL;
+    }
+    return PyVectorcall_Call((PyObject *)self, args, kwargs);
+}
+
+static PyMemberDef Product_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(ProductObject, vectorcall), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot Product_slots[] = {
+    {Py_tp_new, Product_new},
+    {Py_tp_call, Product_call},
+    {Py_tp_dealloc, Product_dealloc},
+    {Py_tp_traverse, Product_traverse},
+    {Py_tp_clear, Product_clear},
+    {Py_tp_members, Product_members},
+    {Py_tp_doc, (void *)"Product(limit_bits, slow): the a * b guard; see _pure.Product."},
+    {0, NULL},
+};
+
+static PyType_Spec Product_spec = {
+    .name = "safecompile.guards._native.Product",
+    .basicsize = sizeof(ProductObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL
+             | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Product_slots,
 };
 
 
@@ -2070,6 +2213,12 @@ native_exec(PyObject *module)
     if (state->tickiter_type == NULL) {
         return -1;
     }
+    state->product_type = (PyTypeObject *)PyType_FromModuleAndSpec(
+        module, &Product_spec, NULL);
+    if (state->product_type == NULL
+        || PyModule_AddType(module, state->product_type) < 0) {
+        return -1;
+    }
     /* --- native proxy --- */
     state->proxy_type = (PyTypeObject *)PyType_FromModuleAndSpec(
         module, &Proxy_spec, NULL);
@@ -2115,6 +2264,7 @@ native_traverse(PyObject *module, visitproc visit, void *arg)
     native_state *state = get_state(module);
     Py_VISIT(state->budget_type);
     Py_VISIT(state->tickiter_type);
+    Py_VISIT(state->product_type);
     Py_VISIT(state->proxy_type);    /* native proxy */
     return 0;
 }
@@ -2125,6 +2275,7 @@ native_clear(PyObject *module)
     native_state *state = get_state(module);
     Py_CLEAR(state->budget_type);
     Py_CLEAR(state->tickiter_type);
+    Py_CLEAR(state->product_type);
     /* --- native proxy --- */
     Py_CLEAR(state->proxy_type);
 #define CLEAR_STRING(name) Py_CLEAR(state->str_##name);

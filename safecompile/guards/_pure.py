@@ -501,3 +501,36 @@ def _is_plain(value: Any, scalars: frozenset[type], max_depth: int, depth: int,
         return False
     seen[id(value)] = depth
     return True
+
+
+# --- the a * b guard's fast path ---------------------------------------------------
+
+
+class Product:
+    """``Product(limit_bits, slow)(a, b)``: ``a * b`` when both are exact
+    ints whose bit lengths add up to at most ``limit_bits`` (< 0: no limit),
+    or when either is an exact float and the other an exact int or float;
+    ``slow(a, b)`` for everything else.  The twin of the C Product."""
+
+    __slots__ = ("_limit_bits", "_slow")
+
+    def __init__(self, limit_bits: int, slow: Callable[..., Any]) -> None:
+        if not isinstance(limit_bits, int):
+            raise TypeError(f"limit_bits must be an int, not {type(limit_bits).__name__}")
+        if not callable(slow):
+            raise TypeError(f"slow must be callable, not {type(slow).__name__}")
+        self._limit_bits = limit_bits
+        self._slow = slow
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 2 and not kwargs:
+            left, right = args
+            kinds = (type(left), type(right))
+            if float in kinds:
+                if kinds[0] in (int, float) and kinds[1] in (int, float):
+                    return left * right
+            elif kinds == (int, int) and (
+                self._limit_bits < 0 or left.bit_length() + right.bit_length() <= self._limit_bits
+            ):
+                return left * right
+        return self._slow(*args, **kwargs)

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import AccessDenied
 from ..names import shown
+from . import impl
 from .access import AttributeGuards, type_name
 from .budget import RunBudget
 
@@ -255,7 +256,7 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
 
     return {
         "pow": guarded_pow,
-        "mul": guarded_mul,
+        "mul": impl.Product(-1 if limit_bits is None else limit_bits, guarded_mul),
         "lshift": guarded_lshift,
         "factorial": guarded_factorial,
         "comb": guarded_comb,

@@ -86,26 +86,32 @@ class Membrane:
         return Denied(message)
 
 
-def reference_is_plain(value: Any, depth: int = 0) -> bool:
+def reference_is_plain(value: Any, depth: int = 0, holders: bool = True) -> bool:
     """The membrane's own is_plain before it moved into the guard twins
-    (kept here as the reference both twins must agree with)."""
-    from safecompile.guards.membrane import CONTAINERS, MAX_DEPTH, SCALARS
+    (kept here as the reference both twins must agree with).  With
+    ``holders``, values of membrane.HOLDERS types are plain when their
+    parts are (membrane.is_plain); without, they are not (the twins'
+    is_plain, given membrane.SCALARS)."""
+    from safecompile.guards.membrane import CONTAINERS, HOLDERS, MAX_DEPTH, SCALARS, holder_ok
 
     kind = type(value)
     if kind in SCALARS:
         return True
+    if kind in HOLDERS:
+        return holders and holder_ok(value)
     if depth >= MAX_DEPTH or kind not in CONTAINERS:
         return False
     items: Any = value
     if kind is dict:
         if not set(map(type, value)) <= SCALARS:
             items = list(value)
-            if not all(reference_is_plain(key, depth + 1) for key in items):
+            if not all(reference_is_plain(key, depth + 1, holders) for key in items):
                 return False
         items = value.values()
     kinds = set(map(type, items))
     if kinds <= SCALARS:
         return True
-    if not kinds <= SCALARS | CONTAINERS:
+    if not kinds <= SCALARS | CONTAINERS | (HOLDERS if holders else frozenset()):
         return False
-    return all(reference_is_plain(item, depth + 1) for item in items if type(item) in CONTAINERS)
+    return all(reference_is_plain(item, depth + 1, holders) for item in items
+               if type(item) in CONTAINERS or type(item) in HOLDERS)
