@@ -92,7 +92,13 @@ def reference_is_plain(value: Any, depth: int = 0, holders: bool = True) -> bool
     ``holders``, values of membrane.HOLDERS types are plain when their
     parts are (membrane.is_plain); without, they are not (the twins'
     is_plain, given membrane.SCALARS)."""
-    from safecompile.guards.membrane import CONTAINERS, HOLDERS, MAX_DEPTH, SCALARS, holder_ok
+    from safecompile.guards.membrane import (
+        CONTAINERS,
+        HOLDERS,
+        MAX_DEPTH,
+        SCALARS,
+        holder_ok,
+    )
 
     kind = type(value)
     if kind in SCALARS:
