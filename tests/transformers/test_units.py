@@ -91,7 +91,11 @@ BEFORE_AFTER = {
     Operands: [
         ("y = a ** b", "y = __sc_pow__(a, b)"),
         ("y = a << b", "y = __sc_lshift__(a, b)"),
-        ("y = a * b + c >> d", "y = a * b + c >> d"),
+        ("y = a * b + c >> d", "y = __sc_mul__(a, b) + c >> d"),
+        ("y = a * 2 + 'x' * n", "y = a * 2 + 'x' * n"),
+        ("x *= y", "x = __sc_mul__(x, y)"),
+        ("x *= 3", "x *= 3"),
+        ("a[i] *= b", "__sc_aug_item__(a, i, '*', b)"),
         ("x **= 2", "x = __sc_pow__(x, 2)"),
         ("x <<= 2", "x = __sc_lshift__(x, 2)"),
         ("a[i] **= 2", "__sc_aug_item__(a, i, '**', 2)"),

@@ -26,10 +26,11 @@ class Plain:
 print(Child().hello(), Plain())
 # ---
 from enum import Enum
-from typing import NamedTuple
+from typing import Generic, TypeVar
+T = TypeVar("T")
 class Color(Enum):
     RED = 1
-class Pair(NamedTuple):
+class Pair(Generic[T]):
     left: int
     right: int
-print(Color.RED, Pair(1, 2))
+print(Color.RED, Pair())
