@@ -132,28 +132,24 @@ class Budget:
 
     def enter(self) -> None:
         """A function entry: one step and the recursion bound."""
-        self.tick()
-        if self._recursion < 0:
-            return
-        try:
-            sys._getframe(self._base + self._recursion)
-        except ValueError:
-            return
-        self.spend("recursion", self._recursion, self._recursion + 1)
-        raise self._error(*self._spent)  # type: ignore[misc]
+        self._entered()
 
     def enter_site(self, site: None) -> None:
         """``enter()`` as the compiler emits it: ``enter_site(None)`` (the C
-        twin's call is then one the interpreter specialises).
-
-        ``enter()``'s body, inlined, so that it counts the same depth."""
+        twin's call is then one the interpreter specialises)."""
         if site is not None:
             raise TypeError("Budget.enter_site() takes None")
+        self._entered()
+
+    def _entered(self) -> None:
+        """The body of enter, enter_site and enter_method, called by them:
+        the frame being entered is two below this one (the C twin adds no
+        frame, so depths count from the caller of enter*)."""
         self.tick()
         if self._recursion < 0:
             return
         try:
-            sys._getframe(self._base + self._recursion)
+            sys._getframe(self._base + self._recursion + 1)
         except ValueError:
             return
         self.spend("recursion", self._recursion, self._recursion + 1)
@@ -169,18 +165,9 @@ class Budget:
         """A method entry: ``enter()``, then ``obj`` (the method's first
         argument) must belong to the script (``owner_module``).
 
-        ``enter()``'s body, inlined: called from the method's frame, it
-        counts the same depth as ``enter()`` called from there (as the C
-        twin, which adds no frame)."""
-        self.tick()
-        if self._recursion >= 0:
-            try:
-                sys._getframe(self._base + self._recursion)
-            except ValueError:
-                pass
-            else:
-                self.spend("recursion", self._recursion, self._recursion + 1)
-                raise self._error(*self._spent)  # type: ignore[misc]
+        Called from the method's frame, it counts the same depth as
+        ``enter()`` called from there."""
+        self._entered()
         if self._owns(obj):
             return
         message = (

@@ -107,7 +107,7 @@ class SafeRange:
         return value
 
     def __contains__(self, value: object) -> bool:
-        return value in self._range
+        return self.count(value) > 0
 
     def __iter__(self) -> Iterator[int]:
         iterate: Callable[[Iterable[int]], Iterator[int]] = self._iterate
@@ -133,11 +133,31 @@ class SafeRange:
     def __bool__(self) -> bool:
         return bool(self._range)
 
+    # range answers `in`, count() and index() in O(1) for ints only; for
+    # anything else (0.5, a Fraction, a script object with __eq__) CPython
+    # compares every item in C, 10**18 of them for range(10**18), without a
+    # tick.  Integral floats are answered as their int; other values are
+    # compared item by item through the ticking iterator.
+
+    def _as_int(self, value: Any) -> Any:
+        if type(value) is float and value.is_integer():
+            return int(value)
+        return value
+
     def index(self, value: Any) -> int:
-        return self._range.index(value)
+        value = self._as_int(value)
+        if type(value) in (int, bool):
+            return self._range.index(value)
+        for position, item in enumerate(self):
+            if item == value:
+                return position
+        raise ValueError(f"{shown(repr(value)) if type(value) in (float, str) else 'value'} is not in range")
 
     def count(self, value: Any) -> int:
-        return self._range.count(value)
+        value = self._as_int(value)
+        if type(value) in (int, bool):
+            return self._range.count(value)
+        return sum(1 for item in self if item == value)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("type 'range' is not an acceptable base type")
@@ -196,17 +216,23 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
     check_bits = budget.check_bits
 
     def int_power_bits(base: Any, exponent: Any) -> int | None:
-        if type(exponent) not in (int, bool) or exponent <= 1:
+        # Exact values read in C: an int subclass's own __int__, __abs__ or
+        # bit_length cannot under-report; an integral Fraction exponent is
+        # a whole power too.
+        if isinstance(exponent, Fraction) and Fraction.denominator.fget(exponent) == 1:  # type: ignore[attr-defined]
+            exponent = Fraction.numerator.fget(exponent)  # type: ignore[attr-defined]
+        if not isinstance(exponent, int):
             return None
-        if isinstance(base, int):
-            size = abs(int(base)).bit_length()
-        elif isinstance(base, Fraction):
-            size = max(abs(base.numerator).bit_length(), base.denominator.bit_length())
+        power = int.__index__(exponent)
+        if power <= 1:
+            return None
+        if isinstance(base, int | Fraction):
+            size = _bits(base)
         else:
             return None
         if size <= 1:
             return None
-        return size * int(exponent)
+        return size * power
 
     def guarded_pow(base: Any, exponent: Any, mod: Any = None) -> Any:
         """``base ** exponent`` and ``pow()``, refused before a huge result is computed."""
@@ -245,6 +271,16 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
             check_bits(abs(value).bit_length() + shift, "the shift")
         return value << shift
 
+    def guarded_prod(iterable: Any, /, *, start: Any = 1) -> Any:
+        """``math.prod``: the product of ints/fractions refused before it is
+        computed when their sizes add up past the operand budget."""
+        items = list(budget.iterate(iterable))
+        if limit_bits is not None:
+            numbers = [item for item in [start, *items] if isinstance(item, int | Fraction)]
+            if len(numbers) > 1:
+                check_bits(sum(_bits(item) for item in numbers), "the product")
+        return math.prod(items, start=start)
+
     def guarded_factorial(n: Any) -> int:
         if isinstance(n, int) and n > 1:
             digits = (math.lgamma(n + 1) / math.log(10))
@@ -268,6 +304,7 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
     return {
         "pow": guarded_pow,
         "mul": impl.Product(-1 if limit_bits is None else limit_bits, guarded_mul),
+        "prod": guarded_prod,
         "lshift": guarded_lshift,
         "factorial": guarded_factorial,
         "comb": guarded_comb,

@@ -82,8 +82,8 @@ def _chain() -> Callable[..., Iterator[Any]]:
 
 
 def _operand(name: str) -> Callable[..., Any]:
-    def checked(*args: Any) -> Any:
-        return current().operand[name](*args)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        return current().operand[name](*args, **kwargs)
 
     checked.__name__ = checked.__qualname__ = name
     return checked
@@ -245,11 +245,12 @@ def _replacements(module: str, script_name: str) -> dict[str, Any]:
     if module == "string":
         return {"Template": _Template}
     if module == "math":
-        return {name: _operand(name) for name in ("factorial", "comb", "perm")}
+        return {name: _operand(name) for name in ("factorial", "comb", "perm", "prod")}
     if module == "operator":
         return {"attrgetter": attribute_guards.attrgetter,
                 "methodcaller": attribute_guards.methodcaller,
                 "pow": _operand("pow"), "ipow": _operand("pow"),
+                "mul": _operand("mul"), "imul": _operand("mul"),
                 "lshift": _operand("lshift"), "ilshift": _operand("lshift")}
     if module == "functools":
         return {"total_ordering": _own_target(functools.total_ordering, "total_ordering()"),

@@ -14,12 +14,14 @@ import re as _re
 import re._constants as _re_constants  # type: ignore[import-not-found]
 import re._parser as _re_parser  # type: ignore[import-not-found]
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import regex as _regex  # type: ignore[import-untyped]
 
 from ..errors import AccessDenied
+from ..names import shown
 from .imports import current
 
 _FLAGS = {
@@ -124,10 +126,35 @@ def _walk_exponential(items: Any) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=512)
+#: Longest pattern a script may compile.  The ReDoS check parses patterns
+#: with CPython's sre parser, Python code that no budget ticks (100 MB of
+#: pattern: half a minute), and real patterns are short.
+MAX_PATTERN: int = 65_536
+#: Longest pattern whose analysis is cached (the cache outlives runs: a
+#: run's megabyte patterns must not stay in the host's memory).
+_CACHED_PATTERN: int = 1_000
+
+
 def _exponential_reason(pattern: Any, flags: int) -> str | None:
+    if len(pattern) <= _CACHED_PATTERN:
+        return _cached_reason(pattern, flags)
+    return _reason(pattern, flags)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_reason(pattern: Any, flags: int) -> str | None:
+    return _reason(pattern, flags)
+
+
+def _reason(pattern: Any, flags: int) -> str | None:
     try:
-        parsed = _re_parser.parse(pattern, flags)
+        with warnings.catch_warnings():
+            # sre's FutureWarnings ("possible nested set") would go to the
+            # host's stderr, one per position of the pattern.
+            warnings.simplefilter("ignore")
+            parsed = _re_parser.parse(pattern, flags)
+    except (MemoryError, RecursionError):
+        raise  # the run's memory or the interpreter's depth: not a syntax question
     except Exception:
         return None  # regex-only syntax: the time bound still applies
     return _walk_exponential(parsed)
@@ -137,11 +164,17 @@ def _refuse_exponential(pattern: Any, flags: int) -> None:
     """Refuse patterns with nested ambiguous repetition (ReDoS: `(a+)+$`)."""
     if type(pattern) not in (str, bytes):
         return
+    if len(pattern) > MAX_PATTERN:
+        raise AccessDenied(
+            f"regular expression of {len(pattern)} characters: scripts may compile patterns "
+            f"of up to {MAX_PATTERN} characters"
+        )
     reason = _exponential_reason(pattern, int(flags))
     if reason is not None:
         raise AccessDenied(
-            f"regular expression {pattern!r} has {reason}; matching can take exponential "
-            "time (rewrite it without the nested repetition, e.g. (a+)+ as a+)"
+            f"regular expression {shown(pattern) if type(pattern) is str else '<bytes>'} has "
+            f"{reason}; matching can take exponential time (rewrite it without the nested "
+            "repetition, e.g. (a+)+ as a+)"
         )
 
 

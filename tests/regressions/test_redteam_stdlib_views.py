@@ -303,3 +303,67 @@ def test_a_modular_power_with_a_huge_modulus_is_refused_before_it_runs() -> None
 def test_cryptography_sized_modular_powers_still_run() -> None:
     result = safe_exec("print(pow(2, 10 ** 6, 10 ** 9 + 7), pow(7, 2 ** 4096 - 1, 2 ** 4096 - 3) > 0)")
     assert result.output == f"{pow(2, 10 ** 6, 10 ** 9 + 7)} True\n"
+
+
+# --- denial of service found by the same pass ------------------------------------------
+
+
+@pytest.mark.parametrize("source", [
+    "x = 0.5 in range(10 ** 18)",
+    "x = range(10 ** 18).count(0.5)",
+    "x = range(10 ** 18).index(0.5)",
+])
+def test_range_membership_of_non_ints_ticks(source: str) -> None:
+    error = refused(source)
+    assert isinstance(error, LimitExceeded)
+    assert error.limit == "steps"
+
+
+def test_range_membership_keeps_its_answers() -> None:
+    source = ("import fractions\n"
+              "print(3.0 in range(10), range(10).count(2.0), range(10).index(4.0), 5 in range(10),\n"
+              "      0.5 in range(3), fractions.Fraction(2) in range(5), True in range(2),\n"
+              "      range(0, 10, 2).index(6.0), range(5).count('x'))")
+    plain: dict[str, object] = {}
+    import contextlib
+    import io
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        exec(source, plain)
+    assert safe_exec(source).output == buffer.getvalue()
+
+
+@pytest.mark.parametrize("source", [
+    "class I(int):\n    pass\nx = 3 ** I(300000000)",
+    "import fractions\nx = fractions.Fraction(3) ** fractions.Fraction(300000000)",
+    "import operator\nx = 3 ** 1600000\ny = operator.mul(x, x)",
+    "import operator\nx = 3 ** 1600000\nx = operator.imul(x, x)",
+    "import math\nx = math.prod([3 ** 1600000] * 64)",
+])
+def test_products_and_powers_by_other_spellings_are_guarded(source: str) -> None:
+    error = refused(source)
+    assert isinstance(error, LimitExceeded)
+    assert error.limit == "operand"
+
+
+def test_other_spellings_still_compute() -> None:
+    source = ("import math, operator, fractions\n"
+              "print(math.prod([1, 2, 3, 4]), math.prod([2, 3], start=2), operator.mul(6, 7),\n"
+              "      operator.imul(2, 3), 2 ** fractions.Fraction(3), fractions.Fraction(1, 2) ** 2,\n"
+              "      math.prod([]), 2 ** -1)")
+    assert safe_exec(source).output == "24 12 42 6 8 1/4 1 0.5\n"
+
+
+def test_huge_patterns_are_refused_and_not_cached() -> None:
+    from safecompile.guards import regex
+
+    error = refused("import re\nre.compile(' ' * 100_000_000, re.X)")
+    assert isinstance(error, AccessDenied)
+    before = regex._cached_reason.cache_info().currsize
+    refused("import re\nre.compile('a' * 60_000 + '(', re.X)")
+    assert regex._cached_reason.cache_info().currsize == before
+
+
+def test_pattern_analysis_warnings_stay_out_of_the_host(capfd: pytest.CaptureFixture[str]) -> None:
+    safe_exec("import re\nx = re.compile('[[a]' * 2000)")
+    assert capfd.readouterr().err == ""
