@@ -454,6 +454,22 @@ def test_a_script_that_crashes_the_interpreter_only_ends_its_worker(pool: Worker
     _assert_recovers(pool)
 
 
+# C recursions the interpreter does not guard: each crashes a process that
+# runs it in-process (README: what only isolation stops).
+UNGUARDED_C_RECURSION = {
+    "tuple-hash": "t = ()\nfor i in range(1000000):\n    t = (t,)\nhash(t)",
+    "staticmethod-chain": "f = abs\nfor i in range(1000000):\n    f = staticmethod(f)\nf = None",
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNGUARDED_C_RECURSION))
+def test_an_unguarded_c_recursion_only_ends_its_worker(pool: WorkerPool, name: str) -> None:
+    with pytest.raises(SafeCompileError) as info:
+        pool.run(UNGUARDED_C_RECURSION[name], limits={"time": 20})
+    assert str(info.value) == "worker crashed: signal 11 (SIGSEGV)"
+    _assert_recovers(pool)
+
+
 def test_a_worker_spinning_in_c_is_ended_by_rlimit_cpu() -> None:
     # A grace long enough that the parent does not kill first: SIGXCPU does.
     with WorkerPool(size=1, grace=30, _test_hook=worker_hook) as patient:
