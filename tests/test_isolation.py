@@ -373,8 +373,10 @@ def test_compile_rejected_keeps_every_violation(pool: WorkerPool) -> None:
 UNINTERRUPTIBLE = {
     # libmpdec's ln() at 20,000 digits: about a minute, one C call.
     "decimal-ln": "import decimal\ndecimal.getcontext().prec = 20000\nx = decimal.Decimal(2).ln()",
-    # A quadratic big-int division at the operand budget's edge: about 3 s of C.
-    "integer-division": "x = 7 ** 1000000\ny = 3 ** 600000\nz = x // y",
+    # gcd of two integers within the operand budget: about 16 s of C (3.11).
+    # (Division would do on 3.11 only: 3.12+ divides huge ints in _pylong,
+    # Python code that a worker may not import.)
+    "integer-gcd": "import math\nx = math.gcd(3 ** 1600000, 7 ** 1100000)",
 }
 
 
