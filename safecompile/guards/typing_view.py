@@ -120,8 +120,6 @@ _SPECIAL: dict[str, Any] = {
     "TypeVarTuple": _type_var,
     "NewType": _new_type,
     "TYPE_CHECKING": False,
-    "Generic": TypeForm("Generic", base=()),
-    "Protocol": TypeForm("Protocol", base=()),
     "TypedDict": TypeForm("TypedDict", base=(dict,)),
 }
 
