@@ -11,17 +11,19 @@ What each layer stops
 ---------------------
 The in-process budgets (steps, wall time, recursion, output, operand size and
 the allocator hook) are checked when the interpreter runs the script's own
-bytecode or one of the guards.  They stop runaway *Python* code: loops,
-comprehensions, recursion, big powers and shifts, long repeated sequences,
-printing, and allocations the hook sees.  They cannot stop:
+bytecode or one of the guards, and a watchdog thread interrupts Python code
+that never ticks (the standard library's own loops) at the deadline.  They
+stop runaway *Python* code: loops, comprehensions, recursion, big powers,
+products and shifts, quadratic integer functions and decimal precision
+past their bounds, long repeated sequences, printing, and allocations the
+hook sees.  They cannot stop:
 
 * a C call that runs for a long time without returning to the interpreter.
-  Scripts can reach such calls: ``decimal.Decimal(2).ln()`` under a
-  20,000-digit context is one call of about a minute, and
-  ``x = 3 ** 1500000; y = x * x; z = y * y; w = z * z`` is three legal
-  products (each operand under the operand budget) that take about ten
-  seconds.  The wall-time budget only looks at the clock again after the
-  call returns;
+  Scripts can reach such calls: ``decimal.Decimal(1) + 3 ** 1600000``
+  converts a 763,000-digit int (within the operand budget) exactly, about
+  ten seconds of libmpdec; a ``set()`` of 100,000 ints that all hash alike
+  is quadratic, more than half a minute.  The wall-time budget only looks
+  at the clock again after the call returns;
 * an interpreter crash: a segfault or abort in C code, a CPython bug, or a
   hole in a guard (the ``except*`` crash of CVE-2025-22153 is one
   ``split`` override away), which takes the whole process down;
@@ -637,6 +639,14 @@ def _prepare_worker(conn: Connection, address_space: int | None, seccomp: bool) 
     for name in sorted(DEFAULT_MODULES):
         importlib.import_module(name)
     safe_exec("import math\nprint(math.floor(2.5))")  # warm the compiler and guards
+    # The deadline watchdog is a thread: it must exist before RLIMIT_NPROC
+    # and seccomp forbid new ones (guards/_deadline.c).
+    try:
+        from .guards import _deadline
+    except ImportError:  # pragma: no cover - depends on the build
+        pass
+    else:
+        _deadline.start()
     _close_host_pipes(conn.fileno())
     multiprocessing.current_process().authkey = os.urandom(32)  # the host's key stays in the host
     if sys.platform.startswith("linux") or sys.platform == "darwin":

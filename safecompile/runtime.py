@@ -16,7 +16,9 @@ import fractions
 import functools
 import operator
 import random
+import sys
 import threading
+import time
 import types
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -44,6 +46,7 @@ from .guards.budget import RunBudget
 from .guards.builtins import EXCEPTION_NAMES, SafeRange, make_builtins, operand_guards
 from .guards.imports import CURRENT, stdlib_view
 from .guards.modules import ModuleView, allowed_names, make_view, view_names
+from .guards.number_views import bounded_context
 from .limits import Limits, Usage
 from .policy import Policy
 
@@ -55,6 +58,42 @@ if _memory is not None and not _memory.installed():  # type: ignore[redundant-ex
     # -X dev, debug or mimalloc allocators: blocks cannot be sized, so the
     # hook is not installed and memory is not accounted in-process.
     _memory = None  # type: ignore[assignment]
+
+
+try:  # the deadline watchdog is C only; without it untimed stdlib loops overrun
+    from .guards._deadline import TimeUp, configure, watched
+except ImportError:  # pragma: no cover - depends on the build
+    class TimeUp(BaseException):  # type: ignore[no-redef]
+        """Never raised: there is no watchdog."""
+
+    def watched(seconds: float, function: Callable[[], Any], error: type[TimeUp] = TimeUp, /) -> Any:  # type: ignore[misc]
+        return function()
+else:
+    # The watchdog fires only when the innermost code, past frames of the
+    # standard library and of safecompile itself, is the script's: a host
+    # function the script called through a grant is never interrupted.
+    configure(frozenset(sys.stdlib_module_names) | {"safecompile"})
+
+
+class _OutOfTime(TimeUp):
+    """What the watchdog raises in a run's thread past its deadline.
+
+    The interpreter instantiates it in that thread, inside the run, before
+    any handler of the script's sees it: so the run's time budget is spent
+    first, and a script that catches it (``except:``) finds every later
+    tick raising ``LimitExceeded`` at once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        run = CURRENT.get(None)
+        if run is not None:
+            with contextlib.suppress(Exception):
+                run.over_time()
+
+# How long past the deadline the watchdog waits: Python code that ticks is
+# stopped by its step counter at the deadline itself, with the line it was on.
+_WATCHDOG_GRACE = 0.05
 
 
 class Result:
@@ -225,11 +264,20 @@ class RunState:
     def decimal_templates(self) -> dict[str, decimal.Context]:
         if self._decimal_templates is None:
             self._decimal_templates = {
-                "DefaultContext": decimal.DefaultContext.copy(),
-                "BasicContext": decimal.BasicContext.copy(),
-                "ExtendedContext": decimal.ExtendedContext.copy(),
+                "DefaultContext": self.fresh_decimal_context(decimal.DefaultContext.copy()),
+                "BasicContext": self.fresh_decimal_context(decimal.BasicContext.copy()),
+                "ExtendedContext": self.fresh_decimal_context(decimal.ExtendedContext.copy()),
             }
         return self._decimal_templates
+
+    def fresh_decimal_context(self, context: decimal.Context | None = None) -> decimal.Context:
+        """A decimal context for this run, inside the operand budget's bounds
+        (guards/number_views.py) when the run has one."""
+        if context is None:
+            context = decimal.Context()
+        if self.limits.operand is not None:
+            bounded_context(context)
+        return context
 
     # -- guards bound to this run --------------------------------------------------
     def setattr_value_first(self, value: Any, obj: Any, name: str) -> None:
@@ -322,13 +370,16 @@ class RunState:
 
     def _enter_and_run(self, function: Callable[[], Any]) -> Any:
         CURRENT.set(self)
-        decimal.setcontext(decimal.Context())
+        decimal.setcontext(self.fresh_decimal_context())
         memory = _memory
         limit = self.limits.memory
         if memory is not None:
             memory.begin(-1 if limit is None else limit)
         try:
-            return function()
+            # SAFETY: the watchdog raises TimeUp in this thread only inside
+            # watched(), which leaves none pending when it returns, so the
+            # accounting below always runs (guards/_deadline.c).
+            return watched(self.seconds_left() + _WATCHDOG_GRACE, function, _OutOfTime)
         finally:
             if memory is not None:
                 used, peak, exceeded = memory.end()
@@ -336,6 +387,25 @@ class RunState:
                 self.budget.memory_peak = max(self.budget.memory_peak, peak)
                 if exceeded:
                     self.budget.exceed("memory", limit, peak)
+
+    def seconds_left(self) -> float:
+        """Seconds until this run's wall-time budget is spent (inf: none)."""
+        limit = self.limits.time
+        if limit is None:
+            return float("inf")
+        return self.budget.started + limit - time.monotonic()
+
+    def over_time(self) -> bool:
+        """Mark the time budget spent if the deadline has passed."""
+        limit = self.limits.time
+        if limit is None:
+            return False
+        elapsed = self.budget.elapsed()
+        if elapsed <= limit:
+            return False
+        if self.budget.spent is None:
+            self.budget.exceed("time", limit, round(elapsed, 3))
+        return True
 
     def usage(self) -> Usage:
         budget = self.budget
@@ -431,7 +501,7 @@ def _limit_from(run: RunState) -> LimitExceeded:
     spent = run.budget.spent
     assert spent is not None
     limit, allowed, used = spent
-    error = LimitExceeded(limit, allowed, used)
+    error = LimitExceeded(limit, allowed, used, run.budget.detail)
     error.usage = run.usage()  # type: ignore[attr-defined]
     error.output = run.budget.output()  # type: ignore[attr-defined]
     return error
@@ -481,6 +551,10 @@ def _fail_in_run(run: RunState, exc: BaseException) -> SafeCompileError:
     script's own ``__str__`` (and its args' ``__str__``), which must run
     under the run's budgets, decimal context and memory accounting, never
     as host code."""
+    if (run.over_time() or isinstance(exc, TimeUp)) and run.budget.spent is not None:
+        # Past the deadline nothing more of the script runs, not even its
+        # __str__: the run ran out of time, whatever it raised.
+        return _limit_from(run)
     try:
         failure: SafeCompileError = run.run_in_context(lambda: _fail(run, exc))
     except BaseException:  # describing it failed too: say only what it was
@@ -516,10 +590,7 @@ def _run_guarded(run: RunState, function: Callable[[], Any], close: bool = False
     if failure is None and run.budget.spent is None:
         # A long C call (no ticks) may have run past the deadline: the clock
         # is read once more when the run ends.
-        limit = run.limits.time
-        elapsed = run.budget.elapsed()
-        if limit is not None and elapsed > limit:
-            run.budget.exceed("time", limit, round(elapsed, 3))
+        run.over_time()
     if failure is None and run.budget.spent is not None:
         failure = _limit_from(run)
     # The run is over: script code that outlives it (a suspended generator's
@@ -611,6 +682,7 @@ def _fast_builtins(_fast_operand: dict[str, Callable[..., Any]]) -> dict[str, An
     table = {name: getattr(_builtins, name) for name in FAST_BUILTINS}
     table["sum"] = _fast_sum
     table["pow"] = _fast_operand["pow"]
+    table["round"] = _fast_operand["round"]
     for name in EXCEPTION_NAMES:
         table[name] = getattr(_builtins, name)
     return table
@@ -628,6 +700,7 @@ class _OperandOnly:
         return LimitExceeded(limit, allowed, used, detail)
 
     check_bits = RunBudget.check_bits
+    check_quadratic = RunBudget.check_quadratic
     check_items = RunBudget.check_items
 
 

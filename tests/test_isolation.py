@@ -3,10 +3,11 @@
 The cases only isolation can stop (the in-process budgets get control back
 only when the C call returns, or never, after a crash):
 
-* ``decimal.Decimal(2).ln()`` under a 20,000-digit context (about a minute
-  in process) and a chain of multiplications of 700,000-digit integers
-  (each product within the operand budget; about ten seconds in process):
-  killed at ``limits.time + grace``;
+* single C calls whose cost no operand guard bounds: an int of 763,000
+  digits (within the operand budget) added to a Decimal, which converts it
+  exactly first (about ten seconds in process), and a set built in one call
+  from 100,000 ints that all hash alike (more than half a minute): killed at
+  ``limits.time + grace``;
 * a call that blocks without using CPU (``time.sleep`` in host code run by
   the worker, the test hook): killed at the wall time;
 * a call that spins in host code: ``RLIMIT_CPU`` ends it with SIGXCPU when
@@ -371,12 +372,10 @@ def test_compile_rejected_keeps_every_violation(pool: WorkerPool) -> None:
 # --- what only isolation stops ----------------------------------------------------------
 
 UNINTERRUPTIBLE = {
-    # libmpdec's ln() at 20,000 digits: about a minute, one C call.
-    "decimal-ln": "import decimal\ndecimal.getcontext().prec = 20000\nx = decimal.Decimal(2).ln()",
-    # gcd of two integers within the operand budget: about 16 s of C (3.11).
-    # (Division would do on 3.11 only: 3.12+ divides huge ints in _pylong,
-    # Python code that a worker may not import.)
-    "integer-gcd": "import math\nx = math.gcd(3 ** 1600000, 7 ** 1100000)",
+    # int to Decimal is quadratic in libmpdec: about 10 s of one C call (3.11).
+    "decimal-int-operand": "import decimal\nx = decimal.Decimal(1) + 3 ** 1600000",
+    # multiples of 2**61 - 1 all hash to 0: set() of them is quadratic, in C.
+    "hash-collisions": "m = 2 ** 61 - 1\ns = set([i * m for i in range(100000)])",
 }
 
 
@@ -398,6 +397,16 @@ def test_a_python_busy_loop_is_stopped_by_the_in_process_budget(pool: WorkerPool
         pool.run("while True:\n    pass", limits={"time": 0.5, "steps": None})
     assert info.value.limit == "time"
     assert "killed" not in str(info.value)  # the worker itself stopped it
+    assert time.monotonic() - started < 2.5
+    _assert_recovers(pool)
+
+
+def test_an_untimed_stdlib_loop_is_stopped_by_the_watchdog_in_the_worker(pool: WorkerPool) -> None:
+    started = time.monotonic()
+    with pytest.raises(LimitExceeded) as info:
+        pool.run("import textwrap\nx = textwrap.wrap('a' * 1000000, width=1)", limits={"time": 0.5})
+    assert info.value.limit == "time"
+    assert "killed" not in str(info.value)  # the worker's own watchdog stopped it
     assert time.monotonic() - started < 2.5
     _assert_recovers(pool)
 

@@ -250,6 +250,10 @@ class AttributeGuards:
                 raise AccessDenied(
                     f"cannot set attribute {names.shown(text)} of {type_name(obj)}: {reason}"
                 )
+            if isinstance(obj, decimal.Context):
+                from .number_views import check_setting
+
+                check_setting(text, value)
             setattr(obj, text, value)
 
         def guarded_delattr(obj: object, name: object) -> None:

@@ -12,6 +12,12 @@ builtins tick per item too, so a C loop such as
 ``sum(itertools.repeat(1, 10**13))`` is bounded.  Once a budget is spent it
 stays spent: every later tick raises again, so ``except:``,
 ``except BaseException`` and ``finally`` get no fresh budget.
+
+Wall time has a second enforcer: the run's code is called through
+``_deadline.watched`` (runtime.RunState), whose watchdog thread raises in
+the run's thread when the deadline has passed by 50 ms, for Python code
+that never ticks (the standard library's own loops).  The exception marks
+the time budget spent as it is created, so catching it buys nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class RunBudget:
     __slots__ = (
         "chunks",
         "counter",
+        "detail",
         "enter",
         "enter_method",
         "enter_site",
@@ -58,6 +65,7 @@ class RunBudget:
     chunks: list[str]
     memory_peak: int
     memory_used: int
+    detail: str
 
     def __init__(self, limits: Limits, script_name: str = "") -> None:
         self.limits = limits
@@ -80,6 +88,7 @@ class RunBudget:
         self.chunks: list[str] = []
         self.memory_peak = 0
         self.memory_used = 0
+        self.detail = ""
 
     @property
     def spent(self) -> tuple[str, Any, Any] | None:
@@ -87,7 +96,10 @@ class RunBudget:
         return spent
 
     def exceed(self, limit: str, allowed: Any, used: Any, detail: str = "") -> LimitExceeded:
-        """Mark the budget spent; return the error to raise."""
+        """Mark the budget spent; return the error to raise.  The first
+        budget spent is the one reported, with its ``detail``."""
+        if self.counter.spent is None:
+            self.detail = detail
         self.counter.spend(limit, allowed, used)
         return LimitExceeded(limit, allowed, used, detail)
 
@@ -120,6 +132,22 @@ class RunBudget:
         if digits > limit:
             raise self.exceed("operand", limit, digits,
                               f"{what} would have about {digits} decimal digits")
+
+    def check_quadratic(self, bits: int, what: str) -> None:
+        """Refuse an integer operation whose time is quadratic in its
+        operand (``math.gcd``, ``isqrt``, int to Decimal) on a number of
+        more than a quarter of the operand budget's digits: at the default
+        10^6 that is about 1 s of one C call that no tick interrupts (a
+        gcd of two numbers at the full budget takes 16 s)."""
+        limit = self.limits.operand
+        if limit is None:
+            return
+        allowed = max(limit // 4, 1)
+        digits = int(bits * 0.30103) + 1
+        if digits > allowed:
+            raise self.exceed("operand", allowed, digits,
+                              f"{what} of a number of about {digits} decimal digits: its time is "
+                              f"quadratic in the size, so scripts may use it up to {allowed} digits")
 
     def check_items(self, count: int, what: str) -> None:
         """Refuse a sequence longer than ten times the operand budget."""

@@ -26,6 +26,7 @@ from ..names import shown
 from . import impl
 from .access import AttributeGuards, type_name
 from .budget import RunBudget
+from .number_views import VIEW_OF
 
 _PLAIN_BUILTINS = ["abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr", "classmethod", "complex", "dict", "divmod", "float", "format", "frozenset", "hash", "hex", "int", "isinstance", "issubclass", "len", "list", "max", "min", "next", "object", "oct", "ord", "property", "repr", "round", "set", "slice", "sorted", "staticmethod", "str", "super", "tuple", "NotImplemented", "Ellipsis"]
 
@@ -69,7 +70,8 @@ def _safe_type(*args: Any) -> type:
         raise AccessDenied(
             f"type() of a class is not available to scripts (the class is a {kind.__name__})"
         )
-    return kind
+    # Decimal, Context, Fraction: the view class, whose constructor checks sizes
+    return VIEW_OF.get(kind, kind)
 
 
 class SafeRange:
@@ -242,6 +244,8 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
                 check_bits(bits, "the power")
             return _builtins.pow(base, exponent)
         if isinstance(exponent, int) and isinstance(mod, int):
+            # each step reduces modulo mod: a division, quadratic in its size
+            budget.check_quadratic(int.bit_length(int.__index__(mod)), "pow() with a modulus")
             check_bits(_modular_power_bits(int.bit_length(exponent), int.bit_length(mod)),
                        "the modular power's work")
         return _builtins.pow(base, exponent, mod)
@@ -301,7 +305,34 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
                 check_bits(int(digits / 0.30103), "perm()")
         return math.perm(n, k)
 
+    check_quadratic = budget.check_quadratic
+
+    def quadratic(function: Callable[..., int], name: str) -> Callable[..., int]:
+        def guarded(*numbers: Any) -> int:
+            for number in numbers:
+                if isinstance(number, int):
+                    check_quadratic(int.bit_length(int.__index__(number)), f"{name}()")
+            return function(*numbers)
+
+        guarded.__name__ = guarded.__qualname__ = name
+        guarded.__doc__ = function.__doc__
+        return guarded
+
+    def guarded_round(number: Any, ndigits: Any = None) -> Any:
+        """round(number[, ndigits]): an ndigits past the operand budget is
+        refused before ``10 ** ndigits`` is computed (int and Fraction
+        rounding compute it exactly)."""
+        if ndigits is None:
+            return _builtins.round(number)
+        if isinstance(ndigits, int) and not isinstance(number, float):
+            check_bits(int(abs(int.__index__(ndigits)) / 0.30103), "round()'s power of ten")
+        return _builtins.round(number, ndigits)
+
     return {
+        "round": guarded_round,
+        "gcd": quadratic(math.gcd, "gcd"),
+        "lcm": quadratic(math.lcm, "lcm"),
+        "isqrt": quadratic(math.isqrt, "isqrt"),
         "pow": guarded_pow,
         "mul": impl.Product(-1 if limit_bits is None else limit_bits, guarded_mul),
         "prod": guarded_prod,
@@ -380,6 +411,7 @@ def make_builtins(
         delattr=guards.delattr,
         dir=guards.dir,
         pow=operand["pow"],
+        round=operand["round"],
         __build_class__=build_class,
         __import__=implementation_import,
     )

@@ -245,7 +245,7 @@ def _replacements(module: str, script_name: str) -> dict[str, Any]:
     if module == "string":
         return {"Template": _Template}
     if module == "math":
-        return {name: _operand(name) for name in ("factorial", "comb", "perm", "prod")}
+        return {name: _operand(name) for name in ("factorial", "comb", "perm", "prod", "gcd", "lcm", "isqrt")}
     if module == "operator":
         return {"attrgetter": attribute_guards.attrgetter,
                 "methodcaller": attribute_guards.methodcaller,
@@ -267,8 +267,16 @@ def _replacements(module: str, script_name: str) -> dict[str, Any]:
 
         return typing_view.view_values(allowed_names("typing") or frozenset())
     if module == "decimal":
-        return {name: _per_run_context(name)
-                for name in ("DefaultContext", "BasicContext", "ExtendedContext")}
+        from . import number_views
+
+        table = {name: _per_run_context(name)
+                 for name in ("DefaultContext", "BasicContext", "ExtendedContext")}
+        table.update(number_views.decimal_values())
+        return table
+    if module == "fractions":
+        from . import number_views
+
+        return number_views.fractions_values()
     return {}
 
 

@@ -4,7 +4,10 @@ restricted (type, print, range and the iterating builtins), what still works."""
 from __future__ import annotations
 
 import builtins
+import math
 import textwrap
+import time
+from fractions import Fraction
 
 import pytest
 
@@ -14,6 +17,7 @@ from safecompile import (
     Limits,
     Policy,
     ScriptError,
+    safe_eval,
     safe_exec,
 )
 from safecompile.guards.access import guards_for
@@ -301,3 +305,77 @@ def test_the_implementation_import_refuses_relative_imports():
 def test_the_implementation_import_serves_only_its_own_list():
     assert {"time", "_strptime"} <= IMPLEMENTATION_IMPORTS
     assert implementation_import("time").__name__ == "time"
+
+
+# --- operand guards for single C calls: quadratic integer functions, round() ------------
+
+
+def _limited(source: str, **limits: object) -> LimitExceeded:
+    started = time.monotonic()
+    with pytest.raises(LimitExceeded) as caught:
+        safe_exec(textwrap.dedent(source), limits=limits or None)
+    assert time.monotonic() - started < 2.0, "refused only after the work was done"
+    assert caught.value.limit == "operand"
+    return caught.value
+
+
+def _namespace(source: str, **limits: object) -> dict[str, object]:
+    return safe_exec(textwrap.dedent(source), limits=limits or None).namespace
+
+
+@pytest.mark.parametrize("source", [
+    "import math\ng = math.gcd(3 ** 1600000, 7 ** 1100000)",
+    "import math\ng = math.lcm(3 ** 1600000, 2)",
+    "import math\nr = math.isqrt(int.from_bytes(b'\\xff' * 20000000, 'big'))",
+    "from math import gcd\nclass I(int):\n    pass\ng = gcd(I(3 ** 1600000), 5)",
+    "x = pow(2 ** 1600000 - 3, 3, 2 ** 1600000 + 1)",
+])
+def test_quadratic_integer_work_on_huge_numbers_is_refused(source: str) -> None:
+    error = _limited(source)
+    assert "quadratic" in str(error)
+
+
+def test_quadratic_integer_functions_at_ordinary_sizes() -> None:
+    ns = _namespace("""
+        import math
+        g = math.gcd(2 ** 1000 * 3, 6 ** 500)
+        l = math.lcm(4, 6, 10)
+        r = math.isqrt(10 ** 5000)
+        m = pow(3, 65537, 2 ** 4096 - 1)
+    """)
+    assert ns["g"] == math.gcd(2 ** 1000 * 3, 6 ** 500)
+    assert ns["l"] == 60
+    assert ns["r"] == 10 ** 2500
+    assert ns["m"] == pow(3, 65537, 2 ** 4096 - 1)
+
+
+def test_quadratic_bound_follows_the_operand_limit() -> None:
+    _limited("import math\ng = math.gcd(10 ** 300, 7)", operand=1000)
+    assert _namespace("import math\ng = math.gcd(10 ** 300, 7)", operand=2000)["g"] == 1
+
+
+# --- round ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", [
+    "x = round(1, -100000000)",
+    "from fractions import Fraction\nx = round(Fraction(1, 3), 100000000)",
+    "import decimal\nx = round(decimal.Decimal(1), 100000000)",
+])
+def test_round_to_a_huge_power_of_ten_is_refused(source: str) -> None:
+    _limited(source)
+
+
+def test_round_at_ordinary_sizes_and_in_formulas() -> None:
+    ns = _namespace("""
+        from fractions import Fraction
+        a = round(2.675, 2)
+        b = round(1234567, -3)
+        c = round(Fraction(22, 7), 5)
+        d = round(7.5)
+        e = round(1.5, 10 ** 9)
+    """)
+    assert ns == {**ns, "a": round(2.675, 2), "b": 1235000, "c": round(Fraction(22, 7), 5), "d": 8, "e": 1.5}
+    assert safe_eval("round(x, 2)", {"x": 3.14159}) == 3.14
+    with pytest.raises(LimitExceeded):
+        safe_eval("round(x, -n)", {"x": 1, "n": 10 ** 8})
