@@ -18,7 +18,8 @@ WRITE: Final = "__sc_write__"            # __sc_write__(obj)["name"] in complex 
 IMPORT: Final = "__sc_import__"          # __sc_import__("module")
 IMPORT_FROM: Final = "__sc_import_from__"  # __sc_import_from__("module", ("a", "b"))
 ITER: Final = "__sc_iter__"              # for-loop and comprehension iterables
-TICK: Final = "__sc_tick__"              # while-loop tests
+TICK: Final = "__sc_tick__"              # while-loop tests (while ... else)
+LOOP: Final = "__sc_loop__"              # while loops: for () in __sc_loop__(None)
 ENTER: Final = "__sc_enter__"            # function entries (steps + recursion)
 ENTER_METHOD: Final = "__sc_enter_method__"  # method entries: also checks `self` is the script's
 POW: Final = "__sc_pow__"                # a ** b
@@ -28,7 +29,7 @@ AUG_ITEM: Final = "__sc_aug_item__"      # a[i] **= b / a[i] <<= b / a[i] *= b
 GENERATOR: Final = "__sc_generator__"    # wraps generator functions: the run tracks their generators
 
 EMITTED: Final[frozenset[str]] = frozenset(
-    {GETATTR, SETATTR, WRITE, IMPORT, IMPORT_FROM, ITER, TICK, ENTER,
+    {GETATTR, SETATTR, WRITE, IMPORT, IMPORT_FROM, ITER, TICK, LOOP, ENTER,
      ENTER_METHOD, POW, LSHIFT, MUL, AUG_ITEM, GENERATOR}
 )
 EMITTED_PREFIX: Final = "__sc_"

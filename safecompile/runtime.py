@@ -217,6 +217,7 @@ class RunState:
             names.IMPORT_FROM: self.import_from,
             names.ITER: _loop_iter(budget.iterate),
             names.TICK: budget.tick,
+            names.LOOP: budget.loop,
             names.ENTER: budget.enter_site,
             names.ENTER_METHOD: budget.enter_method,
             names.POW: pow_guard,

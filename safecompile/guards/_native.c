@@ -97,6 +97,7 @@ typedef struct {
     PyObject_HEAD
     BudgetObject *budget;       /* always set */
     PyObject *it;               /* the underlying iterator; NULL once cleared */
+    int forever;                /* Budget.loop()'s: no iterator, () for ever */
 } TickIterObject;
 
 /* --- native proxy --- */
@@ -861,6 +862,32 @@ error:
     return NULL;
 }
 
+/* loop(None): the iterator of a while loop as the compiler emits it,
+   `for () in __sc_loop__(None): if not test: break`.  It ticks once per
+   item, like iterate(), and yields () for ever.  METH_O with a None
+   argument, as enter_site: a call the interpreter specialises, once per
+   loop entry. */
+static PyObject *
+Budget_loop(BudgetObject *self, PyObject *site)
+{
+    if (site != Py_None) {
+        PyErr_SetString(PyExc_TypeError, "Budget.loop() takes None");
+        return NULL;
+    }
+    native_state *state = PyType_GetModuleState(Py_TYPE(self));
+    if (state == NULL) {
+        return NULL;
+    }
+    TickIterObject *result = (TickIterObject *)
+        state->tickiter_type->tp_alloc(state->tickiter_type, 0);
+    if (result == NULL) {
+        return NULL;
+    }
+    result->budget = (BudgetObject *)Py_NewRef(self);
+    result->forever = 1;
+    return (PyObject *)result;
+}
+
 PyDoc_STRVAR(Budget_doc,
 "Budget(steps_limit, deadline, recursion_limit, limit_error,\n"
 "       owner_module='', denied=None)\n--\n\n"
@@ -894,6 +921,9 @@ static PyMethodDef Budget_methods[] = {
      "enter_method($self, obj, /)\n--\n\n"
      "A method entry: enter(), then obj (the method's first argument) must\n"
      "belong to the script (owner_module), or denied(message) is raised."},
+    {"loop", (PyCFunction)Budget_loop, METH_O,
+     "loop($self, site, /)\n--\n\n"
+     "A while loop's iterator: ticks once per item and yields () for ever."},
     {"iterate", (PyCFunction)(void (*)(void))Budget_iterate,
      METH_VARARGS | METH_KEYWORDS,
      "iterate($self, /, iterable)\n--\n\n"
@@ -939,6 +969,12 @@ static PyObject *
 TickIter_next(TickIterObject *self)
 {
     if (UNLIKELY(self->it == NULL)) {
+        if (self->forever) {        /* a while loop's iterator (Budget.loop) */
+            if (budget_tick(self->budget) < 0) {
+                return NULL;
+            }
+            return PyTuple_New(0);  /* the empty tuple: `for () in ...` binds nothing */
+        }
         return NULL;                /* cleared by the GC: exhausted */
     }
     if (budget_tick(self->budget) < 0) {

@@ -6,6 +6,7 @@ operations and compares results and exceptions.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -158,6 +159,13 @@ class Budget:
     def iterate(self, iterable: Iterable[Any]) -> Iterator[Any]:
         """An iterator over ``iterable`` that ticks once per item."""
         return _TickIter(self, iter(iterable))
+
+    def loop(self, site: None) -> Iterator[tuple[()]]:
+        """A while loop's iterator (``for () in loop(None)``): ticks once
+        per item and yields ``()`` for ever."""
+        if site is not None:
+            raise TypeError("Budget.loop() takes None")
+        return _TickIter(self, itertools.repeat(()))
 
     # -- enter_method (helper "native proxy") --------------------------------
 

@@ -47,6 +47,7 @@ class RunBudget:
         "enter_site",
         "iterate",
         "limits",
+        "loop",
         "memory_peak",
         "memory_used",
         "output_used",
@@ -60,6 +61,7 @@ class RunBudget:
     enter: Callable[[], None]
     enter_method: Callable[[Any], None]
     iterate: Callable[[Iterable[Any]], Iterator[Any]]
+    loop: Callable[[None], Iterator[tuple[()]]]
     started: float
     output_used: int
     chunks: list[str]
@@ -84,6 +86,7 @@ class RunBudget:
         self.enter_site = self.counter.enter_site
         self.enter_method = self.counter.enter_method
         self.iterate = self.counter.iterate
+        self.loop = self.counter.loop
         self.output_used = 0
         self.chunks: list[str] = []
         self.memory_peak = 0

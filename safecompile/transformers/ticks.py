@@ -21,15 +21,35 @@ class LoopIterables(Unit):
 
 
 class WhileTests(Unit):
-    """``while test:`` → ``while __sc_tick__() or test:``."""
+    """``while test: body`` → ``for () in __sc_loop__(None): if not test:
+    break`` then ``body`` (``while True:`` drops the test).
+
+    The budget's loop iterator ticks once per test, as a call would, but
+    the interpreter's ``FOR_ITER`` reaches it without a call from bytecode:
+    a tight while loop costs about a quarter less than with a
+    ``__sc_tick__()`` call in its test.  ``continue`` goes back to the
+    iterator (tick, then the test); ``break`` leaves the ``for``.  A loop
+    with an ``else`` keeps its ``while``, as ``while __sc_tick__() or
+    test:``: a ``break`` inside ``else`` belongs to an enclosing loop.
+    """
 
     nodes = (ast.While,)
 
     def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         assert isinstance(node, ast.While)
-        tick = call(names.TICK, [], node.test)
-        node.test = located(ast.BoolOp(op=ast.Or(), values=[tick, node.test]), node.test)
-        return node
+        if node.orelse:
+            tick = call(names.TICK, [], node.test)
+            node.test = located(ast.BoolOp(op=ast.Or(), values=[tick, node.test]), node.test)
+            return node
+        body = list(node.body)
+        test = node.test
+        if not (isinstance(test, ast.Constant) and test.value is True):
+            leave = located(ast.Break(), test)
+            check = located(ast.UnaryOp(op=ast.Not(), operand=test), test)
+            body.insert(0, located(ast.If(test=check, body=[leave], orelse=[]), test))
+        loop = call(names.LOOP, [located(ast.Constant(value=None), node)], node)
+        target = located(ast.Tuple(elts=[], ctx=ast.Store()), node)
+        return located(ast.For(target=target, iter=loop, body=body, orelse=[]), node)
 
 
 def _has_docstring(body: list[ast.stmt]) -> bool:

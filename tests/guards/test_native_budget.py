@@ -457,6 +457,52 @@ def test_iterate_for_loop_with_break(impl: ModuleType) -> None:
     assert b.steps == 5
 
 
+# -- loop (while loops) ---------------------------------------------------------------
+
+
+def test_loop_yields_empty_tuples_and_ticks_once_per_item(impl: ModuleType) -> None:
+    b = impl.Budget(-1, INF, -1, Limit)
+    it = b.loop(None)
+    assert iter(it) is it
+    assert [next(it) for _ in range(3)] == [(), (), ()]
+    assert b.steps == 3
+    for n, () in enumerate(b.loop(None), 1):
+        if n == 4:
+            break
+    assert b.steps == 7
+
+
+def test_loop_takes_only_none(impl: ModuleType) -> None:
+    b = impl.Budget(-1, INF, -1, Limit)
+    with pytest.raises(TypeError, match="takes None"):
+        b.loop(1)
+    with pytest.raises(TypeError):
+        b.loop()
+    assert b.steps == 0
+
+
+def test_loop_stops_at_the_steps_limit_and_stays_spent(impl: ModuleType) -> None:
+    b = impl.Budget(5, INF, -1, Limit)
+
+    def spin() -> None:
+        for () in b.loop(None):
+            pass
+
+    assert limit_args(spin) == ("steps", 5, 6)
+    assert limit_args(lambda: next(b.loop(None))) == ("steps", 5, 6)
+
+
+def test_loop_stops_at_the_deadline(impl: ModuleType) -> None:
+    b = impl.Budget(-1, time.monotonic() + 0.05, -1, Limit)
+
+    def spin() -> None:
+        for () in b.loop(None):
+            pass
+
+    limit, _, _ = limit_args(spin)
+    assert limit == "time"
+
+
 def test_iterate_stops_at_the_steps_limit(impl: ModuleType) -> None:
     b = impl.Budget(5, INF, -1, Limit)
     source = iter(range(100))

@@ -296,6 +296,10 @@ def countdown(n):
     while n:
         yield n
         n -= 1
+    while n < 1:
+        n += 1
+    else:
+        n -= 1
 cells = [2]
 cells[0] **= 2
 cells[0] <<= 1

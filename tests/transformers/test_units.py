@@ -125,8 +125,13 @@ BEFORE_AFTER = {
         ("y = (x for x in xs)", "y = (x for x in __sc_iter__(xs))"),
     ],
     WhileTests: [
-        ("while x:\n    pass", "while __sc_tick__() or x:\n    pass"),
-        ("while True:\n    break", "while __sc_tick__() or True:\n    break"),
+        ("while x:\n    pass", "for () in __sc_loop__(None):\n    if not x:\n        break\n    pass"),
+        ("while True:\n    break", "for () in __sc_loop__(None):\n    break"),
+        ("while 1:\n    break", "for () in __sc_loop__(None):\n    if not 1:\n        break\n    break"),
+        (
+            "while x:\n    pass\nelse:\n    y = 1",
+            "while __sc_tick__() or x:\n    pass\nelse:\n    y = 1",
+        ),
     ],
     Yields: [
         (
@@ -254,6 +259,49 @@ RUNS = {
         pairs = {k: v for k, v in zip("ab", (1, 2))}
         gen = sum(x for x in range(10))
         print(total, n, squares, pairs, gen)
+    """,
+    "while loops: continue, break, else, walrus, nesting, generators": """
+        n, seen = 0, []
+        while n < 10:
+            n += 1
+            if n % 3 == 0:
+                continue
+            if n == 8:
+                break
+            seen.append(n)
+        m = 0
+        while m < 3:
+            m += 1
+        else:
+            seen.append("else")
+        for k in range(3):
+            while True:
+                if k == 1:
+                    break
+                seen.append(("k", k))
+                break
+            else:
+                seen.append("never")
+        data = [5, 4, 0, 2]
+        while (head := data.pop()) != 0:
+            seen.append(head)
+        def countdown(start):
+            while start:
+                yield start
+                start -= 1
+        def first_even(values):
+            i = 0
+            while i < len(values):
+                if values[i] % 2 == 0:
+                    return values[i]
+                i += 1
+            return None
+        try:
+            while True:
+                raise ValueError("out")
+        except ValueError as exc:
+            seen.append(str(exc))
+        print(seen, list(countdown(3)), first_even([3, 5, 6, 7]), head, data)
     """,
     "functions, lambdas, methods and docstrings": """
         def add(a, b=1, *rest, scale=1, **named):
