@@ -199,7 +199,9 @@ class RunState:
     # -- per-run pieces ------------------------------------------------------
     def arm(self) -> RunBudget:
         """Bind a fresh budget into the builtins and the emitted names."""
-        budget = RunBudget(self.limits, self.policy.script_name)
+        previous: RunBudget | None = getattr(self, "budget", None)
+        budget = RunBudget(self.limits, self.policy.script_name,
+                           renew=None if previous is None else previous.counter)
         self.budget = budget
         self.operand = operand_guards(budget)
         extra = {name: membrane.admit(value) for name, value in self.policy.builtins.items()}

@@ -463,6 +463,19 @@ def test_generators_still_behave_like_python_generators():
     assert result.namespace["log"] == ["inner closed", "inner closed", "inner closed"]
 
 
+@pytest.mark.parametrize("loop", [
+    "for i in range(n):\n        yield i",
+    "i = 0\n    while i < n:\n        yield i\n        i += 1",
+    "yield from [i for i in range(n)]",
+    "for i in map(int, range(n)):\n        yield i",
+])
+def test_a_generator_s_loop_goes_on_across_handle_calls(loop):
+    # Each next() from the host is a run of its own with a fresh budget; the
+    # loop's ticking iterator, made in the first, must tick the current one.
+    namespace = safe_exec(f"def numbers(n):\n    {loop}\n").namespace
+    assert list(namespace["numbers"](4)) == [0, 1, 2, 3]
+
+
 def test_a_generator_returned_to_the_host_is_iterable_and_closed_under_a_budget():
     import gc
 

@@ -862,6 +862,35 @@ error:
     return NULL;
 }
 
+/* renew(deadline): this Budget as a new one with the same limits, in
+   place: no steps, not spent, a new deadline, the caller's depth as the
+   base.  A run called again (a handle of a script object) renews its
+   budget, so iterators made in an earlier call (a suspended generator's
+   for or while loop) tick the current one. */
+static PyObject *
+Budget_renew(BudgetObject *self, PyObject *arg)
+{
+    double deadline = PyFloat_AsDouble(arg);
+    if (deadline == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (isnan(deadline)) {
+        PyErr_SetString(PyExc_ValueError, "deadline must not be nan");
+        return NULL;
+    }
+    double started;
+    if (monotonic_now(&started) < 0) {
+        return NULL;
+    }
+    self->steps = 0;
+    self->clock = CLOCK_EVERY;
+    self->base_depth = creation_depth();
+    self->deadline = deadline;
+    self->started = started;
+    Py_CLEAR(self->spent);
+    Py_RETURN_NONE;
+}
+
 /* loop(None): the iterator of a while loop as the compiler emits it,
    `for () in __sc_loop__(None): if not test: break`.  It ticks once per
    item, like iterate(), and yields () for ever.  METH_O with a None
@@ -921,6 +950,9 @@ static PyMethodDef Budget_methods[] = {
      "enter_method($self, obj, /)\n--\n\n"
      "A method entry: enter(), then obj (the method's first argument) must\n"
      "belong to the script (owner_module), or denied(message) is raised."},
+    {"renew", (PyCFunction)Budget_renew, METH_O,
+     "renew($self, deadline, /)\n--\n\n"
+     "Start again, in place: no steps, not spent, a new deadline."},
     {"loop", (PyCFunction)Budget_loop, METH_O,
      "loop($self, site, /)\n--\n\n"
      "A while loop's iterator: ticks once per item and yields () for ever."},

@@ -160,6 +160,21 @@ class Budget:
         """An iterator over ``iterable`` that ticks once per item."""
         return _TickIter(self, iter(iterable))
 
+    def renew(self, deadline: float) -> None:
+        """Start again, in place: no steps, not spent, a new deadline (and
+        the caller's depth as the base)."""
+        if not isinstance(deadline, (int, float)):
+            raise TypeError(f"must be real number, not {type(deadline).__name__}")
+        deadline = float(deadline)
+        if deadline != deadline:
+            raise ValueError("deadline must not be nan")
+        self._steps = 0
+        self._clock = CLOCK_EVERY
+        self._base = _stack_depth()
+        self._deadline = deadline
+        self._started = time.monotonic()
+        self._spent = None
+
     def loop(self, site: None) -> Iterator[tuple[()]]:
         """A while loop's iterator (``for () in loop(None)``): ticks once
         per item and yields ``()`` for ever."""

@@ -69,18 +69,25 @@ class RunBudget:
     memory_used: int
     detail: str
 
-    def __init__(self, limits: Limits, script_name: str = "") -> None:
+    def __init__(self, limits: Limits, script_name: str = "", renew: Any = None) -> None:
+        """``renew``: the counter of this run's previous budget, started
+        again in place (same limits) rather than replaced, so iterators an
+        earlier call made (a suspended generator's loops) tick this one."""
         self.limits = limits
         self.started = time.monotonic()
         deadline = self.started + limits.time if limits.time is not None else float("inf")
-        self.counter = impl.Budget(
-            -1 if limits.steps is None else limits.steps,
-            deadline,
-            -1 if limits.recursion is None else limits.recursion,
-            LimitExceeded,
-            script_name,
-            AccessDenied,
-        )
+        if renew is not None:
+            renew.renew(deadline)
+            self.counter = renew
+        else:
+            self.counter = impl.Budget(
+                -1 if limits.steps is None else limits.steps,
+                deadline,
+                -1 if limits.recursion is None else limits.recursion,
+                LimitExceeded,
+                script_name,
+                AccessDenied,
+            )
         self.tick = self.counter.tick
         self.enter = self.counter.enter
         self.enter_site = self.counter.enter_site

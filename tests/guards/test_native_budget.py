@@ -503,6 +503,29 @@ def test_loop_stops_at_the_deadline(impl: ModuleType) -> None:
     assert limit == "time"
 
 
+def test_renew_starts_the_same_budget_again_in_place(impl: ModuleType) -> None:
+    b = impl.Budget(3, INF, -1, Limit)
+    it = b.iterate(itertools.count())
+    assert limit_args(lambda: list(it)) == ("steps", 3, 4)
+    b.renew(INF)
+    assert b.spent is None
+    assert b.steps == 0
+    assert next(it) == 3  # an iterator made before ticks the renewed budget
+    assert b.steps == 1
+    unlimited = impl.Budget(-1, INF, -1, Limit)
+    unlimited.renew(time.monotonic() - 1)  # a deadline already passed
+
+    def spin() -> None:
+        for _ in range(1000):
+            unlimited.tick()
+
+    assert limit_args(spin)[0] == "time"
+    with pytest.raises(ValueError, match="nan"):
+        b.renew(float("nan"))
+    with pytest.raises(TypeError):
+        b.renew("soon")
+
+
 def test_iterate_stops_at_the_steps_limit(impl: ModuleType) -> None:
     b = impl.Budget(5, INF, -1, Limit)
     source = iter(range(100))
