@@ -6,7 +6,6 @@ from __future__ import annotations
 import builtins
 import math
 import textwrap
-import time
 from fractions import Fraction
 
 import pytest
@@ -310,17 +309,8 @@ def test_the_implementation_import_serves_only_its_own_list():
 # --- operand guards for single C calls: quadratic integer functions, round() ------------
 
 
-def _limited(source: str, **limits: object) -> LimitExceeded:
-    started = time.monotonic()
-    with pytest.raises(LimitExceeded) as caught:
-        safe_exec(textwrap.dedent(source), limits=limits or None)
-    assert time.monotonic() - started < 2.0, "refused only after the work was done"
-    assert caught.value.limit == "operand"
-    return caught.value
-
-
-def _namespace(source: str, **limits: object) -> dict[str, object]:
-    return safe_exec(textwrap.dedent(source), limits=limits or None).namespace
+from operand_runs import limited as _limited  # noqa: E402  (tests/guards/operand_runs.py)
+from operand_runs import namespace as _namespace  # noqa: E402
 
 
 @pytest.mark.parametrize("source", [

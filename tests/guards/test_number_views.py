@@ -6,28 +6,13 @@ quick), and the same feature at an ordinary size works as in plain Python."""
 from __future__ import annotations
 
 import decimal
-import textwrap
-import time
 from fractions import Fraction
 
 import pytest
+from operand_runs import limited, namespace  # tests/guards/operand_runs.py
 
 from safecompile import AccessDenied, LimitExceeded, ScriptError, safe_exec
 from safecompile.guards.number_views import MAX_EXPONENT, MAX_PRECISION
-
-
-def limited(source: str, **limits: object) -> LimitExceeded:
-    started = time.monotonic()
-    with pytest.raises(LimitExceeded) as caught:
-        safe_exec(textwrap.dedent(source), limits=limits or None)
-    assert time.monotonic() - started < 2.0, "refused only after the work was done"
-    assert caught.value.limit == "operand"
-    return caught.value
-
-
-def namespace(source: str, **limits: object) -> dict[str, object]:
-    return safe_exec(textwrap.dedent(source), limits=limits or None).namespace
-
 
 # --- decimal: precision ----------------------------------------------------------------
 
