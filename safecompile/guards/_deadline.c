@@ -71,6 +71,7 @@ PyErr_SetRaisedException_compat(PyObject *exc)
 typedef struct watch {
     struct watch *next;
     unsigned long thread_id;
+    PyThreadState *tstate;   /* the watched thread's: alive while the entry is linked */
     unsigned long long serial;
     double due;       /* CLOCK_MONOTONIC seconds of the next firing */
     PyObject *error;  /* the TimeUp subclass to raise (borrowed: the call's argument) */
@@ -175,22 +176,12 @@ interpreter_finalizing(void)
  * hold the compiler's __sc_enter__) yes, anything else (the host's own
  * code, called by the script through a grant) no: the host's functions
  * are never interrupted half-way; they finish, and the next firing or tick
- * stops the run.  Called with the GIL; no Python code runs (str keys,
- * exact-type lookups). */
+ * stops the run.  Called with the GIL and the mutex, for a linked entry
+ * (so its thread is inside watched() and its thread state alive); no
+ * Python code runs (str keys, exact-type lookups). */
 static int
-interruptible(unsigned long thread_id)
+interruptible(PyThreadState *target)
 {
-    PyThreadState *target = NULL;
-    PyInterpreterState *interp = PyInterpreterState_Get();
-    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL; t = PyThreadState_Next(t)) {
-        if (t->thread_id == thread_id) {
-            target = t;
-            break;
-        }
-    }
-    if (target == NULL) {
-        return 0;
-    }
     int verdict = 1;   /* no frame that says otherwise: the run's own code */
     PyFrameObject *frame = PyThreadState_GetFrame(target);
     while (frame != NULL) {
@@ -239,7 +230,7 @@ fire(unsigned long thread_id, unsigned long long serial)
     pthread_mutex_lock(&lock);
     for (watch_t *w = watches; w != NULL; w = w->next) {
         if (w->serial == serial) {
-            if (interruptible(thread_id)) {
+            if (interruptible(w->tstate)) {
                 w->fired = 1;
                 (void)PyThreadState_SetAsyncExc(thread_id, w->error);
             }
@@ -396,6 +387,7 @@ deadline_watched(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
     }
     watch_t entry = {
         .thread_id = PyThread_get_thread_ident(),
+        .tstate = PyThreadState_Get(),
         .due = isinf(seconds) ? INFINITY : now_monotonic() + seconds,
         .error = error,
     };
