@@ -48,7 +48,7 @@ import fractions
 from typing import Any
 
 from ..errors import AccessDenied
-from .imports import current
+from .imports import CURRENT, current
 
 #: Largest context precision scripts may use: a fractional power at this
 #: precision costs about 0.8 s of one C call.
@@ -62,7 +62,11 @@ _BOUNDED_SETTINGS = frozenset({"prec", "Emax", "Emin"})
 
 
 def _bounded() -> bool:
-    return current().limits.operand is not None
+    """Whether the bounds apply: inside a run that has an operand budget.
+    Outside a run (the host calling a view class it got from a namespace
+    through a handle runs inside one) the classes behave as the real ones."""
+    run = CURRENT.get(None)
+    return run is not None and run.limits.operand is not None
 
 
 def _exceed(what: str, allowed: int, used: int, why: str) -> BaseException:
@@ -190,8 +194,8 @@ class _FractionType(_RealInstances):
         return getattr(fractions.Fraction, name)
 
     def __call__(cls, numerator: Any = 0, denominator: Any = None) -> fractions.Fraction:
-        run = current()
-        if run.limits.operand is not None:
+        if _bounded():
+            run = current()
             if isinstance(numerator, str):
                 run.budget.check_bits(int(_exponent_of(numerator) / 0.30103), "the Fraction's power of ten")
             for number in (numerator, denominator):

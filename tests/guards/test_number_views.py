@@ -156,3 +156,15 @@ def test_ordinary_fractions_work_as_in_python() -> None:
 def test_fraction_cannot_be_subclassed_by_scripts() -> None:
     with pytest.raises(AccessDenied, match="subclass Fraction"):
         safe_exec("from fractions import Fraction\nclass F(Fraction):\n    pass")
+
+
+def test_outside_a_run_the_view_classes_behave_as_the_real_ones() -> None:
+    # The host may hold a view class (a namespace's Decimal); outside a run
+    # there is no script and no operand budget to apply.
+    from safecompile.guards.number_views import Decimal as ViewDecimal
+    from safecompile.guards.number_views import Fraction as ViewFraction
+
+    assert ViewDecimal("1e999999999") == decimal.Decimal("1e999999999")
+    assert ViewFraction("3/4") == Fraction(3, 4)
+    assert isinstance(decimal.Decimal(1), ViewDecimal)
+    assert issubclass(Fraction, ViewFraction)
