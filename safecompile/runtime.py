@@ -16,7 +16,6 @@ import fractions
 import functools
 import operator
 import random
-import sys
 import threading
 import time
 import types
@@ -43,9 +42,21 @@ from .guards import IMPLEMENTATION, membrane
 from .guards import regex as _regex_view  # noqa: F401
 from .guards.access import Ownership, guards_for, type_name
 from .guards.budget import RunBudget
-from .guards.builtins import EXCEPTION_NAMES, SafeRange, make_builtins, operand_guards
+from .guards.builtins import (
+    EXCEPTION_NAMES,
+    IMPLEMENTATION_IMPORTS,
+    SafeRange,
+    make_builtins,
+    operand_guards,
+)
 from .guards.imports import CURRENT, stdlib_view
-from .guards.modules import ModuleView, allowed_names, make_view, view_names
+from .guards.modules import (
+    ModuleView,
+    allowed_names,
+    make_view,
+    view_modules,
+    view_names,
+)
 from .guards.number_views import bounded_context
 from .limits import Limits, Usage
 from .policy import Policy
@@ -70,9 +81,13 @@ except ImportError:  # pragma: no cover - depends on the build
         return function()
 else:
     # The watchdog fires only when the innermost code, past frames of the
-    # standard library and of safecompile itself, is the script's: a host
-    # function the script called through a grant is never interrupted.
-    configure(frozenset(sys.stdlib_module_names) | {"safecompile"})
+    # modules scripts use (the views' modules, what CPython imports for
+    # them, regex) and of safecompile itself, is the script's.  Any other
+    # frame defers it: a host function the script called through a grant,
+    # and the interpreter's own callbacks run in the script's thread (a
+    # weakref callback in _weakrefset, a gc callback, a host __del__).
+    configure(frozenset({name.split(".")[0] for name in view_modules()})
+              | IMPLEMENTATION_IMPORTS | {"regex", "_pylong", "_pydecimal", "safecompile"})
 
 
 class _OutOfTime(TimeUp):

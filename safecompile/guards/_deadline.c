@@ -171,12 +171,13 @@ interpreter_finalizing(void)
 
 /* Whether the thread's innermost code is the script's, and may be
  * interrupted.  Frames are read from the innermost outward: frames of
- * modules named in `transparent` (the standard library, safecompile) are
- * passed over; the first other frame decides: a script frame (its globals
- * hold the compiler's __sc_enter__) yes, anything else (the host's own
- * code, called by the script through a grant) no: the host's functions
- * are never interrupted half-way; they finish, and the next firing or tick
- * stops the run.  Called with the GIL and the mutex, for a linked entry
+ * modules named in `transparent` (configure(): the modules scripts use,
+ * and safecompile) are passed over; the first other frame decides: a
+ * script frame (its globals hold the compiler's __sc_enter__) yes,
+ * anything else no: the host's own code called by the script through a
+ * grant, or run in the script's thread by the interpreter (a weakref or
+ * gc callback, a host object's __del__), is never interrupted half-way;
+ * it finishes, and the next firing or tick stops the run.  Called with the GIL and the mutex, for a linked entry
  * (so its thread is inside watched() and its thread state alive); no
  * Python code runs (str keys, exact-type lookups). */
 static int

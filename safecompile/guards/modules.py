@@ -124,6 +124,11 @@ def known_modules() -> frozenset[str]:
     return frozenset(_NAMES)
 
 
+def view_modules() -> frozenset[str]:
+    """The modules scripts may import (each as a view)."""
+    return frozenset(_NAMES)
+
+
 def allowed_names(module: str) -> frozenset[str] | None:
     """The names the view of ``module`` offers, or None if there is no view."""
     spec = _NAMES.get(module)
