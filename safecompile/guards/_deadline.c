@@ -308,6 +308,37 @@ ensure_watchdog(void)
     return 0;
 }
 
+/* The once-per-process setup (condition variable, fork handler): 0, or -1
+ * with an exception set. */
+static int
+set_up(void)
+{
+    (void)pthread_once(&setup_once, setup);
+    if (setup_failed) {
+        PyErr_SetString(PyExc_RuntimeError, "the deadline watchdog could not be set up");
+        return -1;
+    }
+    return 0;
+}
+
+/* set_up(), then start the watchdog if this process has none: 0, or -1
+ * with an exception set.  Takes the mutex. */
+static int
+start_watchdog(void)
+{
+    if (set_up() < 0) {
+        return -1;
+    }
+    pthread_mutex_lock(&lock);
+    int status = ensure_watchdog();
+    pthread_mutex_unlock(&lock);
+    if (status < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "the deadline watchdog could not be started");
+        return -1;
+    }
+    return 0;
+}
+
 static void
 unlink_watch(watch_t *entry)
 {
@@ -381,9 +412,8 @@ deadline_watched(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
     if (seconds < 0.0) {
         seconds = 0.0;
     }
-    (void)pthread_once(&setup_once, setup);
-    if (setup_failed) {
-        PyErr_SetString(PyExc_RuntimeError, "the deadline watchdog could not be set up");
+    /* No deadline: nothing to fire, so no watchdog thread is needed. */
+    if ((isinf(seconds) ? set_up() : start_watchdog()) < 0) {
         return NULL;
     }
     watch_t entry = {
@@ -393,13 +423,6 @@ deadline_watched(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
         .error = error,
     };
     pthread_mutex_lock(&lock);
-    if (!isinf(seconds)) {
-        if (ensure_watchdog() < 0) {
-            pthread_mutex_unlock(&lock);
-            PyErr_SetString(PyExc_RuntimeError, "the deadline watchdog could not be started");
-            return NULL;
-        }
-    }
     entry.serial = ++next_serial;
     entry.next = watches;
     watches = &entry;
@@ -427,16 +450,7 @@ deadline_watched(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
 static PyObject *
 deadline_start(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
-    (void)pthread_once(&setup_once, setup);
-    if (setup_failed) {
-        PyErr_SetString(PyExc_RuntimeError, "the deadline watchdog could not be set up");
-        return NULL;
-    }
-    pthread_mutex_lock(&lock);
-    int status = ensure_watchdog();
-    pthread_mutex_unlock(&lock);
-    if (status < 0) {
-        PyErr_SetString(PyExc_RuntimeError, "the deadline watchdog could not be started");
+    if (start_watchdog() < 0) {
         return NULL;
     }
     Py_RETURN_NONE;

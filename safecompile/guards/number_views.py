@@ -115,9 +115,16 @@ def _check_decimal(value: decimal.Decimal) -> decimal.Decimal:
 
 
 class _RealInstances(type):
-    """Metaclass of the view's classes: isinstance/issubclass answer for the real class."""
+    """Metaclass of the view's classes: isinstance/issubclass answer for the
+    real class, and its public class attributes (``Decimal.from_float``,
+    ``Fraction.from_decimal``) are the real class's."""
 
     _real: type
+
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(cls._real, name)
 
     def __instancecheck__(cls, instance: Any) -> bool:
         return isinstance(instance, cls._real)
@@ -140,12 +147,6 @@ class Context(decimal.Context, metaclass=_RealInstances):
 
 
 class _DecimalType(_RealInstances):
-    def __getattr__(cls, name: str) -> Any:
-        # Decimal.quantize, Decimal.from_float...: the real class's public names
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(decimal.Decimal, name)
-
     def __call__(cls, value: Any = "0", context: Any = None) -> decimal.Decimal:
         if _bounded():
             if isinstance(value, int):
@@ -170,11 +171,6 @@ class Decimal(metaclass=_DecimalType):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise AccessDenied("scripts may not subclass Decimal: use it as it is, or wrap a value in a class of your own")
 
-    @staticmethod
-    def from_float(value: Any) -> decimal.Decimal:
-        """Decimal.from_float(f): the exact Decimal of a float (always within bounds)."""
-        return decimal.Decimal.from_float(value)
-
 
 def _exponent_of(text: str) -> int:
     """The magnitude of a Fraction string's exponent (``"1.5e-300"``: 300), 0 if none."""
@@ -188,11 +184,6 @@ def _exponent_of(text: str) -> int:
 
 
 class _FractionType(_RealInstances):
-    def __getattr__(cls, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(fractions.Fraction, name)
-
     def __call__(cls, numerator: Any = 0, denominator: Any = None) -> fractions.Fraction:
         if _bounded():
             run = current()
