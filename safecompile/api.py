@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from .compiler import CACHE, Compiled, Mode
+from .compiler import CACHE, Compiled
 from .errors import Violation
 from .limits import Limits
 from .policy import DEFAULT_POLICY, Policy
 from .runtime import Result, builtin_names, evaluate, execute, make_fast_formula
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .compiler import Mode
 
 
 def _limits(policy: Policy, limits: Limits | Mapping[str, Any] | None) -> Limits:

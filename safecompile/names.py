@@ -7,7 +7,10 @@ built at run time too.
 
 from __future__ import annotations
 
-from typing import Final
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
+
 
 # --- names the rewriter emits ------------------------------------------------
 # Dunders: user code may not write a dunder identifier anywhere, so none of

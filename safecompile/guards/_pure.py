@@ -11,9 +11,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import FrameType, FunctionType, MethodType, ModuleType
-from typing import Any
 
 from ..names import INTERNAL_NAMES, INTERNAL_PREFIXES, shown
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: How many ticks pass between two reads of the clock.
 CLOCK_EVERY = 256

@@ -27,10 +27,13 @@ from types import (
     MethodType,
     ModuleType,
 )
-from typing import Any, Final
 
 from .. import names
 from ..errors import AccessDenied
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 _MISSING: Final = object()
 

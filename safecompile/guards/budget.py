@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 from ..errors import AccessDenied, LimitExceeded
 from ..limits import Limits
 from . import impl
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _limit_error(limit: str, allowed: Any, used: Any) -> LimitExceeded:

@@ -19,7 +19,6 @@ import importlib
 import math
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
-from typing import Any
 
 from ..errors import AccessDenied
 from ..names import shown
@@ -27,6 +26,10 @@ from . import impl
 from .access import AttributeGuards, type_name
 from .budget import RunBudget
 from .number_views import VIEW_OF
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _PLAIN_BUILTINS = ["abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr", "classmethod", "complex", "dict", "divmod", "float", "format", "frozenset", "hash", "hex", "int", "isinstance", "issubclass", "len", "list", "max", "min", "next", "object", "oct", "ord", "property", "repr", "round", "set", "slice", "sorted", "staticmethod", "str", "super", "tuple", "NotImplemented", "Ellipsis"]
 

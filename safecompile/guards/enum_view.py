@@ -15,10 +15,13 @@ from __future__ import annotations
 import enum
 import types
 from collections.abc import Mapping
-from typing import Any
 
 from ..errors import AccessDenied
 from ..names import shown
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _checked_names(names: Any) -> Any:

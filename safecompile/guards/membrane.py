@@ -21,11 +21,14 @@ import fractions
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType, ModuleType
-from typing import Any, Final
 
 from .. import names
 from ..errors import AccessDenied, SafeCompileError
 from . import impl
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 #: Immutable values that hold no other object: plain by their exact type.
 SCALARS: Final[frozenset[type]] = frozenset(
@@ -398,7 +401,8 @@ def wrap_in(value: Any, script_objects: bool = False) -> Any:
         ) from None
 
 
-ExportHook = Callable[[Any], Any]
+if TYPE_CHECKING:
+    ExportHook = Callable[[Any], Any]
 FROZEN: Final[Mapping[str, Any]] = MappingProxyType({})
 
 

@@ -18,10 +18,13 @@ import importlib
 import threading
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, ModuleType
-from typing import Any, NoReturn
 
 from ..errors import AccessDenied
 from ..names import shown
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 # Names offered per module.  A name missing here is refused by the view and
 # reported statically by SC304.

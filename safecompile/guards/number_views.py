@@ -45,10 +45,13 @@ from __future__ import annotations
 
 import decimal
 import fractions
-from typing import Any
 
 from ..errors import AccessDenied
 from .imports import CURRENT, current
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Largest context precision scripts may use: a fractional power at this
 #: precision costs about 0.8 s of one C call.

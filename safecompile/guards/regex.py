@@ -16,13 +16,16 @@ import re._parser as _re_parser  # type: ignore[import-not-found]
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import regex as _regex  # type: ignore[import-untyped]
 
 from ..errors import AccessDenied
 from ..names import shown
 from .imports import current
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _FLAGS = {
     name: getattr(_re, name)

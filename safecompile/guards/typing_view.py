@@ -15,9 +15,11 @@ combined with ``|``, printed and used as an annotation or a class base
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
-
 from ..errors import AccessDenied
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 
 class TypeForm:

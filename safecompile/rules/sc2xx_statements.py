@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import Literal
 
 from ..errors import Violation
 from ..walker import KNOWN_NODES, UnknownNode
 from . import Context, Rule, register
 
-Decision = Literal["allowed", "rewritten", "rejected", "never-parsed"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Decision = Literal["allowed", "rewritten", "rejected", "never-parsed"]
 
 _ALLOWED = """
 Module Expression Interactive FunctionType Suite

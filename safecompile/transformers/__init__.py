@@ -27,13 +27,16 @@ constants; SC106 checks their attribute names).
 from __future__ import annotations
 
 import ast
-from typing import Any
 
 from .attributes import AttributeAssign, AttributeRead
 from .base import Unit
 from .imports import Imports
 from .operands import Operands
 from .ticks import FunctionEntries, LoopIterables, WhileTests, Yields
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ORDER: tuple[type[Unit], ...] = (
     AttributeRead,

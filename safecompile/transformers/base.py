@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
-from typing import ClassVar, TypeVar
 
-N = TypeVar("N", bound=ast.AST)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar, TypeVar
+
+    N = TypeVar("N", bound=ast.AST)
 
 
 class Scope:
