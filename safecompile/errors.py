@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from ._records import REQUIRED, Record, install
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
-class Violation:
+class Violation(Record):
     """One finding of the static rules: what, where and how to fix."""
+
+    # A frozen record (was a frozen dataclass; see _records.py).
+    __slots__ = ("code", "col", "end_col", "end_lineno", "fix", "lineno", "message")
 
     code: str
     message: str
@@ -16,10 +21,32 @@ class Violation:
     col: int
     end_lineno: int
     end_col: int
-    fix: str = ""
+    fix: str
+
+    def __init__(self, code: str, message: str, lineno: int, col: int, end_lineno: int,
+                 end_col: int, fix: str = "") -> None:
+        setter = object.__setattr__
+        setter(self, "code", code)
+        setter(self, "message", message)
+        setter(self, "lineno", lineno)
+        setter(self, "col", col)
+        setter(self, "end_lineno", end_lineno)
+        setter(self, "end_col", end_col)
+        setter(self, "fix", fix)
 
     def __str__(self) -> str:
         return f"{self.lineno}:{self.col}: {self.code} {self.message}"
+
+
+install(Violation, (
+    ("code", "str", REQUIRED, None),
+    ("message", "str", REQUIRED, None),
+    ("lineno", "int", REQUIRED, None),
+    ("col", "int", REQUIRED, None),
+    ("end_lineno", "int", REQUIRED, None),
+    ("end_col", "int", REQUIRED, None),
+    ("fix", "str", "", None),
+))
 
 
 class SafeCompileError(Exception):

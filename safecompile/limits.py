@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from ._records import Record, install
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MiB = 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(Record):
     """Per-run budgets; ``None`` means unlimited.
 
     steps: loop iterations, comprehension items and function entries.
@@ -21,29 +23,76 @@ class Limits:
     source: bytes of source text accepted by the compiler.
     """
 
-    steps: int | None = 10_000_000
-    time: float | None = 5.0
-    memory: int | None = 256 * MiB
-    recursion: int | None = 200
-    output: int | None = 1 * MiB
-    operand: int | None = 1_000_000
-    source: int | None = 1 * MiB
+    # A frozen record (was a frozen dataclass; see _records.py).
+    __slots__ = ("memory", "operand", "output", "recursion", "source", "steps", "time")
+
+    steps: int | None
+    time: float | None
+    memory: int | None
+    recursion: int | None
+    output: int | None
+    operand: int | None
+    source: int | None
+
+    def __init__(self, steps: int | None = 10_000_000, time: float | None = 5.0,
+                 memory: int | None = 256 * MiB, recursion: int | None = 200,
+                 output: int | None = 1 * MiB, operand: int | None = 1_000_000,
+                 source: int | None = 1 * MiB) -> None:
+        setter = object.__setattr__
+        setter(self, "steps", steps)
+        setter(self, "time", time)
+        setter(self, "memory", memory)
+        setter(self, "recursion", recursion)
+        setter(self, "output", output)
+        setter(self, "operand", operand)
+        setter(self, "source", source)
 
     def merged(self, **overrides: Any) -> Limits:
         """Return a copy with ``overrides`` applied; unknown names are an error."""
-        known = {f.name for f in fields(self)}
-        unknown = set(overrides) - known
+        unknown = set(overrides) - set(self._record_names)
         if unknown:
             raise TypeError(f"unknown limit(s): {', '.join(sorted(unknown))}")
-        return replace(self, **overrides)
+        result: Limits = self.__replace__(**overrides)
+        return result
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+install(Limits, (
+    ("steps", "int | None", 10_000_000, None),
+    ("time", "float | None", 5.0, None),
+    ("memory", "int | None", 256 * MiB, None),
+    ("recursion", "int | None", 200, None),
+    ("output", "int | None", 1 * MiB, None),
+    ("operand", "int | None", 1_000_000, None),
+    ("source", "int | None", 1 * MiB, None),
+))
+
+
+class Usage(Record):
     """What one run used of its budgets."""
 
-    steps: int = 0
-    seconds: float = 0.0
-    memory: int = 0
-    recursion: int = 0
-    output: int = 0
+    # A frozen record (was a frozen dataclass; see _records.py).
+    __slots__ = ("memory", "output", "recursion", "seconds", "steps")
+
+    steps: int
+    seconds: float
+    memory: int
+    recursion: int
+    output: int
+
+    def __init__(self, steps: int = 0, seconds: float = 0.0, memory: int = 0,
+                 recursion: int = 0, output: int = 0) -> None:
+        setter = object.__setattr__
+        setter(self, "steps", steps)
+        setter(self, "seconds", seconds)
+        setter(self, "memory", memory)
+        setter(self, "recursion", recursion)
+        setter(self, "output", output)
+
+
+install(Usage, (
+    ("steps", "int", 0, None),
+    ("seconds", "float", 0.0, None),
+    ("memory", "int", 0, None),
+    ("recursion", "int", 0, None),
+    ("output", "int", 0, None),
+))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
 
+from ._records import FACTORY, Record, install
 from .limits import Limits
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Mapping
+    from typing import Any, Literal
 
 #: Modules a script may import under the default policy.  Each is seen
 #: through a read-only view with a per-name allowlist (guards/imports.py).
@@ -46,8 +48,7 @@ def _names_a_module(name: str) -> bool:
     return any(loaded.partition(".")[0] == name for loaded in list(sys.modules))
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Record):
     """What scripts compiled and run under it may do.
 
     modules: importable modules (names from the views the library knows;
@@ -64,13 +65,30 @@ class Policy:
     isolation: ``"none"`` or ``"process"``.
     """
 
-    modules: frozenset[str] = DEFAULT_MODULES
-    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    builtins: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    limits: Limits = field(default_factory=Limits)
-    script_name: str = "script"
-    ignore: frozenset[str] = frozenset()
-    isolation: Literal["none", "process"] = "none"
+    # A frozen record (was a frozen dataclass; see _records.py); instances
+    # keep a __dict__ (and weak references) as before.
+    modules: frozenset[str]
+    sources: Mapping[str, str]
+    builtins: Mapping[str, Any]
+    limits: Limits
+    script_name: str
+    ignore: frozenset[str]
+    isolation: Literal["none", "process"]
+
+    def __init__(self, modules: frozenset[str] = DEFAULT_MODULES,
+                 sources: Mapping[str, str] = FACTORY, builtins: Mapping[str, Any] = FACTORY,
+                 limits: Limits = FACTORY, script_name: str = "script",
+                 ignore: frozenset[str] = frozenset(),
+                 isolation: Literal["none", "process"] = "none") -> None:
+        setter = object.__setattr__
+        setter(self, "modules", modules)
+        setter(self, "sources", MappingProxyType({}) if sources is FACTORY else sources)
+        setter(self, "builtins", MappingProxyType({}) if builtins is FACTORY else builtins)
+        setter(self, "limits", Limits() if limits is FACTORY else limits)
+        setter(self, "script_name", script_name)
+        setter(self, "ignore", ignore)
+        setter(self, "isolation", isolation)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "modules", frozenset(self.modules))
@@ -126,8 +144,24 @@ class Policy:
         return any(code.startswith(prefix) for prefix in self.ignore)
 
 
+def _empty_mapping() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+install(Policy, (
+    ("modules", "frozenset[str]", DEFAULT_MODULES, None),
+    ("sources", "Mapping[str, str]", None, _empty_mapping),
+    ("builtins", "Mapping[str, Any]", None, _empty_mapping),
+    ("limits", "Limits", None, Limits),
+    ("script_name", "str", "script", None),
+    ("ignore", "frozenset[str]", frozenset(), None),
+    ("isolation", "Literal['none', 'process']", "none", None),
+))
+
+
 def _replace(policy: Policy, **changes: Any) -> Policy:
-    return dataclasses.replace(policy, **changes)
+    result: Policy = policy.__replace__(**changes)
+    return result
 
 
 DEFAULT_POLICY = Policy()

@@ -19,9 +19,12 @@ from __future__ import annotations
 import ast
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from .errors import Violation
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Deepest AST the walk descends into; deeper nodes are reported (SC005).
 MAX_DEPTH = 400
@@ -98,7 +101,8 @@ def descendants(node: ast.AST) -> list[ast.AST]:
                     found.append(value)
     return found
 
-Check = Callable[[Any, Any], Iterable[Violation] | None]
+if TYPE_CHECKING:
+    Check = Callable[[Any, Any], Iterable[Violation] | None]
 
 
 class UnknownNode(ast.AST):
@@ -113,7 +117,8 @@ KNOWN_NODES: set[type[ast.AST]] = set()
 #: What the walk does with a node of one class: its checks, the fields that
 #: can hold nodes, whether it is a match pattern, its rewrite units.  None
 #: for values the walk does not visit (not nodes, or leaves).
-Info = tuple[tuple[Check, ...], tuple[str, ...], bool, tuple[Any, ...]] | None
+if TYPE_CHECKING:
+    Info = tuple[tuple[Check, ...], tuple[str, ...], bool, tuple[Any, ...]] | None
 
 # Per (check table, unit table): the Info of each class seen.  Both tables
 # are built once and kept (rules._TABLES, transformers._TABLE); the entry

@@ -8,7 +8,6 @@ themselves are built once per process and shared.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import importlib
 import itertools
@@ -19,14 +18,16 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from types import FunctionType
-from typing import TYPE_CHECKING, Any
 
 from ..errors import AccessDenied, ImportDenied
 from ..names import FORMAT_METHODS, forbidden_attribute, shown
 from .access import guards_for
 from .modules import allowed_names, make_view
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..runtime import RunState
 
 #: The run executing in the current context (set by the runtime).
@@ -105,6 +106,8 @@ def _own_target(function: Callable[..., Any], what: str) -> Callable[..., Any]:
 
 
 def _dataclass(cls: Any = None, /, **kwargs: Any) -> Any:
+    import dataclasses  # loaded with the view (stdlib_view imports it)
+
     def wrap(target: Any) -> Any:
         if not current().ownership.owns(target):
             raise AccessDenied("dataclass() may only decorate the script's own classes")
@@ -122,6 +125,8 @@ def _dataclass_fields(obj: Any, what: str) -> tuple[Any, ...]:
     Only the script's own instances pass, and only names the attribute guard
     would let through on them (no dunder, no interpreter internal, not
     ``format``/``format_map``, which turn a str subclass into a formatter)."""
+    import dataclasses  # loaded with the view (stdlib_view imports it)
+
     if isinstance(obj, type) or not dataclasses.is_dataclass(obj) or not current().ownership.owns(obj):
         raise AccessDenied(f"{what}() works on instances of the script's own dataclasses only")
     found = tuple(type(obj).__dataclass_fields__.values())  # type: ignore[union-attr]
@@ -136,6 +141,8 @@ def _to_data(value: Any, factory: Callable[[Any], Any], as_dict: bool) -> Any:
     """``asdict``/``astuple``'s recursion, without ``copy.deepcopy``: values
     that are not dataclasses or containers are kept as they are (deepcopy
     would run ``__reduce_ex__``/``__deepcopy__`` hooks and ``setattr``)."""
+    import dataclasses  # loaded with the view (stdlib_view imports it)
+
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = _dataclass_fields(value, "asdict" if as_dict else "astuple")
         items = [(f.name, _to_data(getattr(value, f.name), factory, as_dict)) for f in fields]
@@ -161,11 +168,15 @@ def _astuple(obj: Any, *, tuple_factory: Callable[[Any], Any] = tuple) -> Any:
 
 
 def _replace(obj: Any, /, **changes: Any) -> Any:
+    import dataclasses  # loaded with the view (stdlib_view imports it)
+
     _dataclass_fields(obj, "replace")
     return dataclasses.replace(obj, **changes)
 
 
 def _fields(class_or_instance: Any) -> tuple[Any, ...]:
+    import dataclasses  # loaded with the view (stdlib_view imports it)
+
     target = class_or_instance if isinstance(class_or_instance, type) else type(class_or_instance)
     if not (dataclasses.is_dataclass(target) and current().ownership.owns(target)):
         raise AccessDenied("fields() works on the script's own dataclasses only")
@@ -256,6 +267,11 @@ def _replacements(module: str, script_name: str) -> dict[str, Any]:
         return {"total_ordering": _own_target(functools.total_ordering, "total_ordering()"),
                 "update_wrapper": _update_wrapper, "wraps": _wraps}
     if module == "dataclasses":
+        # dataclasses recognises ClassVar annotations only once typing is
+        # loaded (sys.modules.get("typing")); the library no longer imports
+        # typing itself, so the view loads it to keep dataclass() as it was.
+        import typing  # noqa: F401
+
         return {"dataclass": _dataclass, "asdict": _asdict, "astuple": _astuple,
                 "replace": _replace, "fields": _fields}
     if module == "enum":

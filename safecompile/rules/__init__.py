@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
 
 from ..errors import Violation
 from ..policy import Policy
-from ..walker import MAX_DEPTH, Check
+from ..walker import MAX_DEPTH
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
+    from ..walker import Check
 
 
-@dataclass
 class Context:
     """What a rule may read about where a node sits; filled by the walker.
 
@@ -31,10 +34,14 @@ class Context:
     decide once the whole module is seen (``Rule.finish``).
     """
 
-    policy: Policy
-    in_class_body: bool = False
-    bound: set[str] = field(default_factory=set)
-    loaded: list[ast.Name] = field(default_factory=list)
+    __slots__ = ("bound", "in_class_body", "loaded", "policy")
+
+    def __init__(self, policy: Policy, in_class_body: bool = False,
+                 bound: set[str] | None = None, loaded: list[ast.Name] | None = None) -> None:
+        self.policy = policy
+        self.in_class_body = in_class_body
+        self.bound: set[str] = set() if bound is None else bound
+        self.loaded: list[ast.Name] = [] if loaded is None else loaded
 
 
 class Rule:
