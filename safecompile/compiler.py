@@ -4,22 +4,24 @@ from __future__ import annotations
 import __future__
 
 import ast
-import dataclasses
 import threading
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
 from types import CodeType
-from typing import Literal
 
 from . import rules, transformers
 from .errors import CompileRejected, Violation
+from .guards.modules import view_modules
 from .policy import Policy
 from .rules.sc0xx_source import SourceTooComplex, SyntaxErrorRule
 from .source import gate
 from .walker import MAX_DEPTH
 
-Mode = Literal["exec", "eval"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Mode = Literal["exec", "eval"]
 
 #: Rules that ``compile_restricted`` reports but does not refuse: the import
 #: guard refuses these imports at run time with AccessDenied (an ImportError),
@@ -27,18 +29,27 @@ Mode = Literal["exec", "eval"]
 ADVISORY: frozenset[str] = frozenset({"SC301", "SC304"})
 
 
-@dataclass(frozen=True)
 class Compiled:
     """What the compile stage hands the runtime."""
 
-    code: CodeType
-    filename: str
-    mode: Mode
-    source: str
-    names_read: frozenset[str]
-    warnings: tuple[Violation, ...]
-    #: eval mode only: the expression can take the formula fast path.
-    fast: bool = False
+    __slots__ = ("code", "fast", "filename", "mode", "modules", "names_read", "source", "warnings")
+
+    def __init__(self, code: CodeType, filename: str, mode: Mode, source: str,
+                 names_read: frozenset[str], warnings: tuple[Violation, ...],
+                 fast: bool = False, modules: frozenset[str] = frozenset()) -> None:
+        self.code = code
+        self.filename = filename
+        self.mode: Mode = mode
+        self.source = source
+        self.names_read = names_read
+        self.warnings = warnings
+        #: eval mode only: the expression can take the formula fast path.
+        self.fast = fast
+        #: Every string constant of the code (nested functions included)
+        #: that names a module with a view: a superset of the modules the
+        #: script can import, whose first loading the runtime does before
+        #: the run (runtime._load_before_run).
+        self.modules = modules
 
 
 def _syntax_violation(exc: SyntaxError) -> Violation:
@@ -97,7 +108,7 @@ def _char_columns(found: list[Violation], text: str) -> list[Violation]:
         if 0 < v.end_lineno <= len(lines) and not lines[v.end_lineno - 1].isascii():
             data = lines[v.end_lineno - 1].encode("utf-8")
             end_col = len(data[: v.end_col - 1].decode("utf-8", "ignore")) + 1
-        fixed.append(dataclasses.replace(v, col=col, end_col=end_col))
+        fixed.append(v.__replace__(col=col, end_col=end_col))
     return fixed
 
 
@@ -257,7 +268,27 @@ def compile_source(source: object, filename: str, mode: Mode, policy: Policy) ->
     except SyntaxError as exc:  # the compiler's own late checks
         raise CompileRejected([_syntax_violation(exc)], filename) from None
     return Compiled(code, filename, mode, text, names_read,
-                    tuple(v for v in found if v.code in ADVISORY), fast)
+                    tuple(v for v in found if v.code in ADVISORY), fast, _module_names(code))
+
+
+def _module_names(code: CodeType) -> frozenset[str]:
+    """The string constants of ``code`` and its nested code that name a
+    module with a view.  The import rewrite passes every module name as a
+    constant (transformers/imports.py), so this holds every module the
+    script can import by name, plus any string that merely looks like one."""
+    known = view_modules()
+    found: set[str] = set()
+    pending: list[tuple[object, ...]] = [code.co_consts]
+    while pending:
+        for const in pending.pop():
+            if isinstance(const, str):
+                if const in known:
+                    found.add(const)
+            elif isinstance(const, CodeType):
+                pending.append(const.co_consts)
+            elif isinstance(const, tuple | frozenset):  # folded constants
+                pending.append(tuple(const))
+    return frozenset(found)
 
 
 class CompileCache:

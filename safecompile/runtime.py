@@ -16,13 +16,12 @@ import fractions
 import functools
 import operator
 import random
+import sys
 import threading
 import time
 import types
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from . import names
 from .compiler import CACHE, FAST_BUILTINS, Compiled
@@ -35,11 +34,6 @@ from .errors import (
     ScriptError,
 )
 from .guards import IMPLEMENTATION, membrane
-
-# Imported with the library, not on a script's first `import re`: importing
-# `regex` registers its pattern type with copyreg, and that must not happen
-# during a run (the host's state is unchanged by runs).
-from .guards import regex as _regex_view  # noqa: F401
 from .guards.access import Ownership, guards_for, type_name
 from .guards.budget import RunBudget
 from .guards.builtins import (
@@ -60,6 +54,10 @@ from .guards.modules import (
 from .guards.number_views import bounded_context
 from .limits import Limits, Usage
 from .policy import Policy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 try:  # the allocator hook is C only; without it memory is not accounted
     from .guards import _memory
@@ -88,6 +86,32 @@ else:
     # weakref callback in _weakrefset, a gc callback, a host __del__).
     configure(frozenset({name.split(".")[0] for name in view_modules()})
               | IMPLEMENTATION_IMPORTS | {"regex", "_pylong", "_pydecimal", "safecompile"})
+
+
+def _load_before_run(compiled: Compiled, policy: Policy) -> None:
+    """Build, before the run and outside its budgets, the views of the
+    modules the script names (``compiled.modules``): the first import of a
+    module (``json``, ``typing``, the ``regex`` engine behind ``re``) then
+    never happens inside a run, where the memory budget would count it and
+    the watchdog could stop it half done.
+
+    SAFETY: importing ``regex`` (and CPython's ``re``, which ``json``,
+    ``string``, ``textwrap`` and ``typing`` import) registers their pattern
+    types with copyreg, a change of the host's state that must not happen
+    during a run.  The import rewrite names every module a script imports as
+    a constant (compiler._module_names finds them all), so a script's first
+    import of any of them is done here.  Restricted-source modules
+    (``policy.sources``) are compiled during the run: with any, the regex
+    engine (and with it ``re``) is loaded here whatever they import.  A
+    failure here is left to the run's own import to report.
+    """
+    if policy.sources and "safecompile.guards.regex" not in sys.modules:
+        with contextlib.suppress(Exception):  # the run's own import reports it
+            from .guards import regex  # noqa: F401 - loads the engine
+    for name in compiled.modules & policy.modules:
+        if name not in policy.sources:
+            with contextlib.suppress(Exception):  # the run's own import reports it
+                stdlib_view(name, policy.script_name)
 
 
 class _OutOfTime(TimeUp):
@@ -144,10 +168,12 @@ class Result:
         return f"Result(output={self.output!r}, usage={self.usage!r})"
 
 
-@dataclass
 class _Modules:
-    views: dict[str, Any] = field(default_factory=dict)
-    loading: set[str] = field(default_factory=set)
+    __slots__ = ("loading", "views")
+
+    def __init__(self) -> None:
+        self.views: dict[str, Any] = {}
+        self.loading: set[str] = set()
 
 
 _AUG_OPS: dict[str, Callable[[Any, Any], Any]] = {"**": operator.pow, "<<": operator.lshift}
@@ -209,6 +235,7 @@ class RunState:
         )
         self.made = 0
         self.active = 0  # handle invocations under way (see ScriptObject._enter)
+        _load_before_run(compiled, policy)
         self.budget = self.arm()
 
     # -- per-run pieces ------------------------------------------------------
