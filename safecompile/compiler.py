@@ -3,8 +3,8 @@
 from __future__ import annotations
 import __future__
 
+import _thread
 import ast
-import threading
 import warnings
 from collections import OrderedDict
 from types import CodeType
@@ -297,7 +297,7 @@ class CompileCache:
     def __init__(self, size: int = 256) -> None:
         self._size = size
         self._items: OrderedDict[tuple[object, ...], Compiled] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def get(self, source: object, filename: str, mode: Mode, policy: Policy) -> Compiled:
         if type(source) is not str:

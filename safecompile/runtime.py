@@ -8,16 +8,15 @@ errors, and hands back a ``Result`` whose values cross the membrane.
 
 from __future__ import annotations
 
+import _contextvars
+import _thread
 import builtins as _builtins
 import contextlib
-import contextvars
 import decimal
 import fractions
 import functools
 import operator
-import random
 import sys
-import threading
 import time
 import types
 import weakref
@@ -57,6 +56,7 @@ from .policy import Policy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import random
     from typing import Any
 
 try:  # the allocator hook is C only; without it memory is not accounted
@@ -224,7 +224,7 @@ class RunState:
         self.modules = _Modules()
         self._rng: random.Random | None = None
         self._decimal_templates: dict[str, decimal.Context] | None = None
-        self.lock = threading.RLock()
+        self.lock = _thread.RLock()
         self.globals: dict[str, Any] = {"__name__": policy.script_name, "__doc__": None}
         self.builtins: dict[str, Any] = {}
         self.granted: dict[str, Any] = {}
@@ -303,6 +303,10 @@ class RunState:
 
     def rng(self) -> random.Random:
         if self._rng is None:
+            # Loaded before the run: only the random view, built (and the
+            # module imported) before the run, calls this.
+            import random
+
             self._rng = random.Random()  # noqa: S311 - the scripts' own random module
         return self._rng
 
@@ -410,7 +414,7 @@ class RunState:
     # -- running ---------------------------------------------------------------------
     def run_in_context(self, function: Callable[[], Any]) -> Any:
         """Run ``function`` as part of this run (context, decimal, memory)."""
-        context = contextvars.copy_context()
+        context = _contextvars.copy_context()
         return context.run(self._enter_and_run, function)
 
     def _enter_and_run(self, function: Callable[[], Any]) -> Any:

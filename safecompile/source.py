@@ -8,15 +8,17 @@ never produces.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import types
+from importlib._bootstrap_external import MAGIC_NUMBER
 
 from .errors import CompileRejected, Violation
 
 # CPython's bytecode magic of the running interpreter, and the shape every
 # CPython magic has since 3.0: two little-endian bytes then b"\r\n".
-_MAGIC = importlib.util.MAGIC_NUMBER
+# (importlib.util.MAGIC_NUMBER is this same value; importlib.util itself is
+# not needed at startup.)
+_MAGIC = MAGIC_NUMBER
 
 
 def _reject(code: str, message: str, filename: str, fix: str, line: int = 1) -> CompileRejected:

@@ -16,8 +16,8 @@ exhaust the host's stack.
 
 from __future__ import annotations
 
+import _thread
 import ast
-import threading
 from collections.abc import Callable, Iterable
 
 from .errors import Violation
@@ -124,7 +124,7 @@ if TYPE_CHECKING:
 # are built once and kept (rules._TABLES, transformers._TABLE); the entry
 # holds them so that a reused id() cannot pick up another table's infos.
 _INFOS: dict[tuple[int, int], tuple[object, object, dict[type, Info]]] = {}
-_INFOS_LOCK = threading.Lock()
+_INFOS_LOCK = _thread.allocate_lock()
 
 
 def _infos_for(checks: dict[type[ast.AST], list[Check]], units: dict[type[ast.AST], list[Any]]) -> dict[type, Info]:

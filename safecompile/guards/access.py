@@ -18,7 +18,7 @@ import _string  # type: ignore[import-not-found]
 import collections
 import decimal
 import functools
-import textwrap
+import sys
 from collections.abc import Callable
 from types import (
     BuiltinFunctionType,
@@ -40,7 +40,21 @@ _MISSING: Final = object()
 #: Instances of these foreign (non-script) classes may have attributes set:
 #: each instance is private to the run that created it (a decimal context
 #: from ``localcontext()``/``Context()``, a text wrapper's options).
-WRITABLE_FOREIGN: Final[tuple[type, ...]] = (decimal.Context, textwrap.TextWrapper)
+WRITABLE_FOREIGN: Final[tuple[type, ...]] = (decimal.Context,)
+
+
+def _writable_foreign(obj: object) -> bool:
+    """Whether ``obj`` is a WRITABLE_FOREIGN instance or a text wrapper.
+
+    SAFETY: ``textwrap`` is not imported with the library (startup time).
+    ``TextWrapper`` is a Python class of that module: no instance of it (or
+    of a subclass) exists before the module has been imported, and then it
+    is in ``sys.modules``.  Without the module the answer is False, which
+    only refuses a write."""
+    if isinstance(obj, WRITABLE_FOREIGN):
+        return True
+    textwrap = sys.modules.get("textwrap")
+    return textwrap is not None and isinstance(obj, textwrap.TextWrapper)
 
 
 def type_name(obj: object) -> str:
@@ -95,7 +109,7 @@ class Ownership:
     def writable(self, obj: object) -> bool:
         if self.owns(obj):
             return True
-        return isinstance(obj, WRITABLE_FOREIGN)
+        return _writable_foreign(obj)
 
 
 def _is_exception_group(obj: object) -> bool:

@@ -8,15 +8,14 @@ themselves are built once per process and shared.
 
 from __future__ import annotations
 
+import _thread
 import functools
 import importlib
 import itertools
 import math
-import random
 import string
-import threading
+from _contextvars import ContextVar
 from collections.abc import Callable, Iterable, Iterator
-from contextvars import ContextVar
 from types import FunctionType
 
 from ..errors import AccessDenied, ImportDenied
@@ -26,6 +25,7 @@ from .modules import allowed_names, make_view
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import random
     from typing import Any
 
     from ..runtime import RunState
@@ -297,7 +297,7 @@ def _replacements(module: str, script_name: str) -> dict[str, Any]:
 
 
 _views: dict[tuple[str, str], Any] = {}
-_views_lock = threading.Lock()
+_views_lock = _thread.allocate_lock()
 
 
 def stdlib_view(module: str, script_name: str) -> Any:
@@ -362,4 +362,6 @@ def math_module() -> Any:
 
 
 def random_class() -> type[random.Random]:
+    import random
+
     return random.Random

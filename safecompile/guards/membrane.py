@@ -14,11 +14,11 @@ compares, hashes or formats a hostile object (Pedroni's boundary problem).
 
 from __future__ import annotations
 
+import _thread
 import builtins
 import datetime
 import decimal
 import fractions
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType, ModuleType
 
@@ -164,7 +164,7 @@ class Checker:
 _OPAQUE: Final = Checker()
 _CALLABLE: Final = Checker(readable=("__call__",))
 _registry: dict[type, Checker] = {}
-_registry_lock = threading.Lock()
+_registry_lock = _thread.allocate_lock()
 _EXPOSED_MARK: Final = "_sc_exposed"
 
 

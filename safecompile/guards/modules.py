@@ -14,8 +14,8 @@ a fresh context.
 
 from __future__ import annotations
 
+import _thread
 import importlib
-import threading
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, ModuleType
 
@@ -119,7 +119,7 @@ def _is_module(value: object) -> bool:
 
 
 _allowed_cache: dict[str, frozenset[str]] = {}
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 
 
 def known_modules() -> frozenset[str]:
