@@ -1,0 +1,77 @@
+"""What ``import safecompile`` and a one-line script load (startup cost).
+
+A behaviour test, not a timing test: heavy modules the library no longer
+imports up front stay unimported by ``import safecompile`` plus a trivial
+``safe_exec``, and each is loaded when a script needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import safecompile
+
+#: Modules the library loads only when a script (or a host value) needs them.
+LAZY = ("typing", "dataclasses", "inspect", "regex", "random", "textwrap",
+        "threading", "contextvars", "importlib.util", "copy")
+
+PROBE = textwrap.dedent("""
+    import json, sys
+    from safecompile import safe_exec
+    assert safe_exec("x = 1 + 1").namespace["x"] == 2
+    print(json.dumps(sorted(m for m in {lazy!r} if m in sys.modules)))
+""")
+
+
+def _child(code: str, *, isolated: bool) -> str:
+    # -S: no site, so no .pth file (an editable install's finder imports
+    # re, pathlib, importlib.util, ...) loads anything first.  The package
+    # and its dependency are found through PYTHONPATH instead.
+    root = str(Path(safecompile.__file__).resolve().parent.parent)
+    paths = [root, *(p for p in sys.path if p.endswith("site-packages"))]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    env.pop("PYTHONSTARTUP", None)
+    flags = ["-S"] if isolated else []
+    # The child is this interpreter running fixed code.
+    child = subprocess.run(  # noqa: S603
+        [sys.executable, *flags, "-c", code],
+        capture_output=True, text=True, timeout=120, check=False, env=env,
+    )
+    assert child.returncode == 0, child.stderr
+    return child.stdout
+
+
+def test_import_and_a_one_line_script_load_no_heavy_module() -> None:
+    loaded = json.loads(_child(PROBE.format(lazy=LAZY), isolated=True))
+    assert loaded == []
+
+
+SCRIPT = textwrap.dedent('''
+    import re, random, textwrap, typing, dataclasses, json
+    from typing import Any
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        y: Any = 0
+
+    random.seed(3)
+    w = textwrap.TextWrapper(width=6)
+    w.width = 4
+    print(re.sub(r"\\d", "#", "a1b2"), random.randint(1, 6) in range(1, 7),
+          w.wrap("ab cd"), dataclasses.asdict(Point(1)), json.dumps([1]))
+''')
+
+
+def test_the_lazily_loaded_modules_work_in_a_fresh_process() -> None:
+    probe = textwrap.dedent(f"""
+        from safecompile import safe_exec
+        print(safe_exec({SCRIPT!r}).output, end="")
+    """)
+    out = _child(probe, isolated=False)
+    assert out == "a#b# True ['ab', 'cd'] {'x': 1, 'y': 0} [1]\n"
