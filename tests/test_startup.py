@@ -18,7 +18,7 @@ import safecompile
 
 #: Modules the library loads only when a script (or a host value) needs them.
 LAZY = ("typing", "dataclasses", "inspect", "regex", "random", "textwrap",
-        "threading", "contextvars", "importlib.util", "copy")
+        "threading", "contextvars", "importlib.util", "copy", "datetime", "string")
 
 PROBE = textwrap.dedent("""
     import json, sys
@@ -52,7 +52,7 @@ def test_import_and_a_one_line_script_load_no_heavy_module() -> None:
 
 
 SCRIPT = textwrap.dedent('''
-    import re, random, textwrap, typing, dataclasses, json
+    import re, random, textwrap, typing, dataclasses, json, string, datetime
     from typing import Any
 
     @dataclasses.dataclass
@@ -64,7 +64,8 @@ SCRIPT = textwrap.dedent('''
     w = textwrap.TextWrapper(width=6)
     w.width = 4
     print(re.sub(r"\\d", "#", "a1b2"), random.randint(1, 6) in range(1, 7),
-          w.wrap("ab cd"), dataclasses.asdict(Point(1)), json.dumps([1]))
+          w.wrap("ab cd"), dataclasses.asdict(Point(1)), json.dumps([1]),
+          string.Template("$a").substitute(a=datetime.date(2020, 1, 2)))
 ''')
 
 
@@ -74,4 +75,4 @@ def test_the_lazily_loaded_modules_work_in_a_fresh_process() -> None:
         print(safe_exec({SCRIPT!r}).output, end="")
     """)
     out = _child(probe, isolated=False)
-    assert out == "a#b# True ['ab', 'cd'] {'x': 1, 'y': 0} [1]\n"
+    assert out == "a#b# True ['ab', 'cd'] {'x': 1, 'y': 0} [1] 2020-01-02\n"

@@ -13,7 +13,6 @@ import functools
 import importlib
 import itertools
 import math
-import string
 from _contextvars import ContextVar
 from collections.abc import Callable, Iterable, Iterator
 from types import FunctionType
@@ -201,26 +200,32 @@ def _wraps(wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS,
     return decorate
 
 
-class _Template(string.Template):
-    """``string.Template`` whose subclasses keep the stock patterns.
+@functools.cache
+def _template_class() -> type:
+    """``string.Template`` for scripts, made once with the first string view
+    (string imports re, which the library does not load up front)."""
+    import string
 
-    A subclass's ``pattern``/``idpattern``/``braceidpattern`` is compiled
-    and matched by CPython's ``re``, which no budget can interrupt: a
-    backtracking pattern would hold the host for hours.  ``delimiter`` and
-    ``flags`` stay open (the delimiter is escaped)."""
+    class _Template(string.Template):
+        """``string.Template`` whose subclasses keep the stock patterns.
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        for name in ("pattern", "idpattern", "braceidpattern"):
-            if name in vars(cls):
-                raise AccessDenied(
-                    f"a Template subclass may not set {name}: CPython's re cannot be "
-                    "interrupted; set delimiter, or use the re module's sub()"
-                )
-        super().__init_subclass__(**kwargs)
+        A subclass's ``pattern``/``idpattern``/``braceidpattern`` is compiled
+        and matched by CPython's ``re``, which no budget can interrupt: a
+        backtracking pattern would hold the host for hours.  ``delimiter`` and
+        ``flags`` stay open (the delimiter is escaped)."""
 
+        def __init_subclass__(cls, **kwargs: Any) -> None:
+            for name in ("pattern", "idpattern", "braceidpattern"):
+                if name in vars(cls):
+                    raise AccessDenied(
+                        f"a Template subclass may not set {name}: CPython's re cannot be "
+                        "interrupted; set delimiter, or use the re module's sub()"
+                    )
+            super().__init_subclass__(**kwargs)
 
-_Template.__module__ = "string"
-_Template.__qualname__ = _Template.__name__ = "Template"
+    _Template.__module__ = "string"
+    _Template.__qualname__ = _Template.__name__ = "Template"
+    return _Template
 
 
 class _PerRun:
@@ -254,7 +259,7 @@ def _replacements(module: str, script_name: str) -> dict[str, Any]:
 
         return regex.view_values()
     if module == "string":
-        return {"Template": _Template}
+        return {"Template": _template_class()}
     if module == "math":
         return {name: _operand(name) for name in ("factorial", "comb", "perm", "prod", "gcd", "lcm", "isqrt")}
     if module == "operator":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import _thread
 import builtins
-import datetime
 import decimal
 import fractions
 from collections.abc import Callable, Iterable, Mapping
@@ -28,7 +27,17 @@ from . import impl
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import datetime
     from typing import Any, Final
+else:
+    # The C types themselves: the datetime module re-exports them (``from
+    # _datetime import *``), so these are the classes of every date, time,
+    # datetime, timedelta and timezone, and the module itself is not loaded
+    # with the library.  Without the C module, the module.
+    try:
+        import _datetime as datetime
+    except ImportError:  # pragma: no cover - CPython has the C module
+        import datetime
 
 #: Immutable values that hold no other object: plain by their exact type.
 SCALARS: Final[frozenset[type]] = frozenset(
