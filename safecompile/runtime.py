@@ -13,7 +13,6 @@ import _thread
 import builtins as _builtins
 import contextlib
 import decimal
-import fractions
 import functools
 import operator
 import sys
@@ -236,6 +235,7 @@ class RunState:
         self.made = 0
         self.active = 0  # handle invocations under way (see ScriptObject._enter)
         _load_before_run(compiled, policy)
+        membrane.fraction_class()  # HOLDERS knows Fraction if the host loaded fractions
         self.budget = self.arm()
 
     # -- per-run pieces ------------------------------------------------------
@@ -717,12 +717,13 @@ def evaluate(compiled: Compiled, names_: Mapping[str, Any] | None, policy: Polic
 
 # --- the formula fast path ------------------------------------------------------------
 
-_NUMBERS = (int, float, complex, decimal.Decimal, fractions.Fraction)
+_NUMBERS = (int, float, complex, decimal.Decimal)
 
 
 def _fast_sum(iterable: Any, /, start: Any = 0) -> Any:
     """sum() of numbers (linear time); other starts need the full run."""
-    if not isinstance(start, _NUMBERS):
+    number = isinstance(start, (*_NUMBERS, membrane.fraction_class()))
+    if not number:
         raise AccessDenied("sum() with a non-number start is not available in formulas")
     return _builtins.sum(iterable, start)
 

@@ -17,15 +17,16 @@ import builtins as _builtins
 import collections.abc
 import importlib
 import math
+import sys
 from collections.abc import Callable, Iterable, Iterator
-from fractions import Fraction
 
 from ..errors import AccessDenied
 from ..names import shown
 from . import impl
 from .access import AttributeGuards, type_name
 from .budget import RunBudget
-from .number_views import VIEW_OF
+from .membrane import NO_FRACTION, fraction_class
+from .number_views import view_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def _safe_type(*args: Any) -> type:
             f"type() of a class is not available to scripts (the class is a {kind.__name__})"
         )
     # Decimal, Context, Fraction: the view class, whose constructor checks sizes
-    return VIEW_OF.get(kind, kind)
+    return view_of(kind) or kind
 
 
 class SafeRange:
@@ -199,11 +200,36 @@ class RangeBuiltin:
         return "<class 'range'>"
 
 
-def _bits(value: int | Fraction) -> int:
+#: int, and fractions.Fraction once that module is loaded: the numbers
+#: whose products and powers the operand guards size.
+_INTEGRAL: tuple[type, ...] = (int,)
+#: True until Fraction is in _INTEGRAL.
+_FRACTION_PENDING = True
+_MODULES = sys.modules
+
+
+def _note_fraction() -> None:
+    """Put fractions.Fraction in _INTEGRAL if that module is loaded.
+
+    SAFETY: see membrane.fraction_class: before the module is in
+    sys.modules no Fraction exists.  Every check below that must see a
+    Fraction first calls this while _FRACTION_PENDING and the module is
+    loaded, so the tuple it reads holds the class whenever one can exist."""
+    global _INTEGRAL, _FRACTION_PENDING
+    kind = fraction_class()
+    if kind is not NO_FRACTION:
+        _INTEGRAL = (int, kind)
+        _FRACTION_PENDING = False
+
+
+def _bits(value: Any) -> int:
+    """The size of an int or Fraction (from C-level fields: a subclass's own
+    bit_length or numerator cannot under-report it)."""
     if isinstance(value, int):
         return int.bit_length(value)
-    return int.bit_length(int(Fraction.numerator.fget(value))) + int.bit_length(  # type: ignore[attr-defined]
-        int(Fraction.denominator.fget(value)))  # type: ignore[attr-defined]
+    fraction = fraction_class()
+    return int.bit_length(int(fraction.numerator.fget(value))) + int.bit_length(  # type: ignore[attr-defined]
+        int(fraction.denominator.fget(value)))  # type: ignore[attr-defined]
 
 
 def _modular_power_bits(exponent_bits: int, mod_bits: int) -> int:
@@ -224,14 +250,21 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
         # Exact values read in C: an int subclass's own __int__, __abs__ or
         # bit_length cannot under-report; an integral Fraction exponent is
         # a whole power too.
-        if isinstance(exponent, Fraction) and Fraction.denominator.fget(exponent) == 1:  # type: ignore[attr-defined]
-            exponent = Fraction.numerator.fget(exponent)  # type: ignore[attr-defined]
+        if _FRACTION_PENDING and "fractions" in _MODULES:
+            _note_fraction()
         if not isinstance(exponent, int):
-            return None
+            if not isinstance(exponent, _INTEGRAL):
+                return None
+            fraction = fraction_class()
+            if fraction.denominator.fget(exponent) != 1:  # type: ignore[attr-defined]
+                return None
+            exponent = fraction.numerator.fget(exponent)  # type: ignore[attr-defined]
+            if not isinstance(exponent, int):
+                return None
         power = int.__index__(exponent)
         if power <= 1:
             return None
-        if isinstance(base, int | Fraction):
+        if isinstance(base, _INTEGRAL):
             size = _bits(base)
         else:
             return None
@@ -266,10 +299,13 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
             if type(left) is int and type(right) is int:
                 if left.bit_length() + right.bit_length() > limit_bits:
                     check_bits(left.bit_length() + right.bit_length(), "the product")
-            elif isinstance(left, int | Fraction) and isinstance(right, int | Fraction):
-                # int.bit_length and Fraction's C-level fields: a subclass's
-                # own bit_length or numerator cannot under-report the size.
-                check_bits(_bits(left) + _bits(right), "the product")
+            else:
+                if _FRACTION_PENDING and "fractions" in _MODULES:
+                    _note_fraction()
+                if isinstance(left, _INTEGRAL) and isinstance(right, _INTEGRAL):
+                    # int.bit_length and Fraction's C-level fields: a subclass's
+                    # own bit_length or numerator cannot under-report the size.
+                    check_bits(_bits(left) + _bits(right), "the product")
         return left * right
 
     def guarded_lshift(value: Any, shift: Any) -> Any:
@@ -283,7 +319,9 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
         computed when their sizes add up past the operand budget."""
         items = list(budget.iterate(iterable))
         if limit_bits is not None:
-            numbers = [item for item in [start, *items] if isinstance(item, int | Fraction)]
+            if _FRACTION_PENDING and "fractions" in _MODULES:
+                _note_fraction()
+            numbers = [item for item in [start, *items] if isinstance(item, _INTEGRAL)]
             if len(numbers) > 1:
                 check_bits(sum(_bits(item) for item in numbers), "the product")
         return math.prod(items, start=start)

@@ -20,6 +20,7 @@ from types import FunctionType
 from ..errors import AccessDenied, ImportDenied
 from ..names import FORMAT_METHODS, forbidden_attribute, shown
 from .access import guards_for
+from .membrane import fraction_class
 from .modules import allowed_names, make_view
 
 TYPE_CHECKING = False
@@ -325,6 +326,7 @@ def stdlib_view(module: str, script_name: str) -> Any:
         else:
             values[name] = _harden(value)
     view = make_view(module, values, dynamic)
+    fraction_class()  # HOLDERS knows Fraction if this module loaded fractions
     with _views_lock:
         return _views.setdefault(key, view)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import _thread
 import builtins
 import decimal
-import fractions
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType, ModuleType
 
@@ -49,18 +49,55 @@ SCALARS: Final[frozenset[type]] = frozenset(
 #: Immutable values that hold other objects a script can choose (a tzinfo,
 #: a timezone's name, a Fraction's numerator): plain when those parts are
 #: (holder_ok), else a script object could ride in on them.
-HOLDERS: Final[frozenset[type]] = frozenset(
-    {datetime.time, datetime.datetime, datetime.timezone, fractions.Fraction}
+#: fractions.Fraction joins them once that module is loaded (fraction_class).
+HOLDERS: frozenset[type] = frozenset(
+    {datetime.time, datetime.datetime, datetime.timezone}
 )
 CONTAINERS: Final[frozenset[type]] = frozenset({list, tuple, dict, set, frozenset})
-_PLAIN_TYPES: Final[frozenset[type]] = SCALARS | HOLDERS | CONTAINERS
+
+
+class _Unloaded:
+    """Stands for ``fractions.Fraction`` while that module is not loaded:
+    never instantiated, so nothing is an instance of it."""
+
+    __slots__ = ()
+
+
+NO_FRACTION: Final[type] = _Unloaded
+_fraction: type = _Unloaded
+
+
+def fraction_class() -> type:
+    """``fractions.Fraction`` once the fractions module is loaded, else
+    ``NO_FRACTION``; the first call that finds the class adds it to HOLDERS.
+
+    SAFETY: the library does not import ``fractions`` (it imports ``re``:
+    startup time).  ``Fraction`` is a Python class made by running
+    fractions.py, which is in ``sys.modules`` from the start of that run:
+    before the module is there, no Fraction (nor subclass instance) exists,
+    so "is this a Fraction?" may be answered no.  The guards that must
+    recognise a Fraction (the operand guards, ``type()``, ``sum()`` in
+    formulas) ask here whenever the class is not known yet, so they never
+    miss one; a Fraction whose type is not yet in HOLDERS is not plain data
+    and would be proxied, never let through.  HOLDERS learns the class when
+    a view is built and before each run (so values keep crossing by value)
+    and on the membrane's not-plain path.  Once found the class is kept, as
+    the library kept it when it imported the module up front."""
+    global _fraction, HOLDERS
+    if _fraction is _Unloaded:
+        module = sys.modules.get("fractions")
+        kind = getattr(module, "Fraction", None) if module is not None else None
+        if isinstance(kind, type):
+            HOLDERS = HOLDERS | {kind}
+            _fraction = kind
+    return _fraction
 
 
 def holder_ok(value: Any) -> bool:
     """Whether a value of a HOLDERS type holds only plain parts.  Reads
     C-level fields of exact stdlib types only: no script code runs."""
     kind = type(value)
-    if kind is fractions.Fraction:
+    if kind is _fraction:
         return type(value.numerator) is int and type(value.denominator) is int
     if kind is datetime.timezone:
         return type(value.tzname(None)) is str
@@ -124,6 +161,8 @@ def copy_plain(value: Any, depth: int = 0, memo: dict[tuple[int, int], Any] | No
     elif kind is frozenset:
         copy = value if _all_scalars(value) else frozenset([copy_plain(item, depth + 1, memo) for item in value])
     else:
+        if _fraction is _Unloaded and fraction_class() is kind:
+            return copy_plain(value, depth, memo)  # a Fraction: fractions was loaded since
         raise NotPlain(kind.__name__)
     memo[key] = copy
     return copy

@@ -43,11 +43,13 @@ subclass ``Decimal`` or ``Fraction``.
 
 from __future__ import annotations
 
+import _thread
 import decimal
-import fractions
+import functools
 
 from ..errors import AccessDenied
 from .imports import CURRENT, current
+from .membrane import fraction_class
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -186,30 +188,51 @@ def _exponent_of(text: str) -> int:
     return int(digits) if len(digits) <= 15 else 10 ** 15
 
 
-class _FractionType(_RealInstances):
-    def __call__(cls, numerator: Any = 0, denominator: Any = None) -> fractions.Fraction:
-        if _bounded():
-            run = current()
-            if isinstance(numerator, str):
-                run.budget.check_bits(int(_exponent_of(numerator) / 0.30103), "the Fraction's power of ten")
-            for number in (numerator, denominator):
-                if isinstance(number, int):
-                    run.budget.check_quadratic(int.bit_length(int.__index__(number)), "Fraction()")
-        if denominator is None:
-            return fractions.Fraction(numerator)
-        return fractions.Fraction(numerator, denominator)
+_fraction_lock = _thread.allocate_lock()
 
 
-class Fraction(metaclass=_FractionType):
-    """``fractions.Fraction``: ``Fraction(...)`` makes a real Fraction, refused
-    when making it would compute a power of ten or a gcd past the operand
-    budget."""
+def fraction_view() -> type:
+    with _fraction_lock:
+        return _fraction_view()
 
-    __slots__ = ()
-    _real = fractions.Fraction
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        raise AccessDenied("scripts may not subclass Fraction: use it as it is, or wrap a value in a class of your own")
+@functools.cache
+def _fraction_view() -> type:
+    """The view's ``Fraction`` class, made on first use (``fractions``, which
+    imports ``re``, is not loaded with the library: see
+    membrane.fraction_class).  The class is made once, before the run that
+    imports fractions (the view is built then), or by ``type()`` on a
+    Fraction, which exists only once the module is loaded."""
+    import fractions
+
+    class _FractionType(_RealInstances):
+        def __call__(cls, numerator: Any = 0, denominator: Any = None) -> fractions.Fraction:
+            if _bounded():
+                run = current()
+                if isinstance(numerator, str):
+                    run.budget.check_bits(int(_exponent_of(numerator) / 0.30103), "the Fraction's power of ten")
+                for number in (numerator, denominator):
+                    if isinstance(number, int):
+                        run.budget.check_quadratic(int.bit_length(int.__index__(number)), "Fraction()")
+            if denominator is None:
+                return fractions.Fraction(numerator)
+            return fractions.Fraction(numerator, denominator)
+
+    class Fraction(metaclass=_FractionType):
+        """``fractions.Fraction``: ``Fraction(...)`` makes a real Fraction, refused
+        when making it would compute a power of ten or a gcd past the operand
+        budget."""
+
+        __slots__ = ()
+        _real = fractions.Fraction
+
+        def __init_subclass__(cls, **kwargs: Any) -> None:
+            raise AccessDenied("scripts may not subclass Fraction: use it as it is, or wrap a value in a class of your own")
+
+    Fraction.__module__ = "fractions"
+    Fraction.__qualname__ = "Fraction"
+    VIEW_OF[fractions.Fraction] = Fraction
+    return Fraction
 
 
 def localcontext(ctx: Any = None, **kwargs: Any) -> Any:
@@ -222,11 +245,24 @@ def localcontext(ctx: Any = None, **kwargs: Any) -> Any:
 for _value in (Context, Decimal, localcontext):
     _value.__module__ = "decimal"
 del _value
-Fraction.__module__ = "fractions"
 
-#: What ``type()`` answers scripts for these real classes.
-VIEW_OF: dict[type, type] = {decimal.Decimal: Decimal, decimal.Context: Context,
-                             fractions.Fraction: Fraction}
+#: What ``type()`` answers scripts for these real classes (and, once made,
+#: fractions.Fraction: see fraction_view and view_of).
+VIEW_OF: dict[type, type] = {decimal.Decimal: Decimal, decimal.Context: Context}
+
+
+def view_of(kind: type) -> type | None:
+    """The view class ``type()`` answers for the real class ``kind``, if any."""
+    view = VIEW_OF.get(kind)
+    if view is None and kind is fraction_class():
+        view = fraction_view()
+    return view
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Fraction":
+        return fraction_view()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def decimal_values() -> dict[str, Any]:
@@ -234,4 +270,4 @@ def decimal_values() -> dict[str, Any]:
 
 
 def fractions_values() -> dict[str, Any]:
-    return {"Fraction": Fraction}
+    return {"Fraction": fraction_view()}
