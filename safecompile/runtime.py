@@ -15,7 +15,6 @@ import contextlib
 import decimal
 import functools
 import operator
-import sys
 import time
 import types
 import weakref
@@ -32,6 +31,12 @@ from .errors import (
     ScriptError,
 )
 from .guards import IMPLEMENTATION, membrane
+
+# Imported with the library, not on a script's first `import re`: importing
+# `regex` registers its pattern type with copyreg, and that must not happen
+# during a safe_exec call (the host's state is unchanged by runs; the shared
+# attack harness checks it around each call).
+from .guards import regex as _regex_view  # noqa: F401
 from .guards.access import Ownership, guards_for, type_name
 from .guards.budget import RunBudget
 from .guards.builtins import (
@@ -89,28 +94,45 @@ else:
 
 def _load_before_run(compiled: Compiled, policy: Policy) -> None:
     """Build, before the run and outside its budgets, the views of the
-    modules the script names (``compiled.modules``): the first import of a
-    module (``json``, ``typing``, the ``regex`` engine behind ``re``) then
-    never happens inside a run, where the memory budget would count it and
-    the watchdog could stop it half done.
+    modules the script names (``compiled.modules``), so the first import of
+    a module (``json``, ``typing``, ``dataclasses``, ``fractions``...) never
+    happens inside a run, where the memory budget would count it and the
+    watchdog could stop it half done.  (The library used to import several
+    of them itself; it now leaves them to the scripts that use them.)
 
-    SAFETY: importing ``regex`` (and CPython's ``re``, which ``json``,
-    ``string``, ``textwrap`` and ``typing`` import) registers their pattern
-    types with copyreg, a change of the host's state that must not happen
-    during a run.  The import rewrite names every module a script imports as
-    a constant (compiler._module_names finds them all), so a script's first
-    import of any of them is done here.  Restricted-source modules
-    (``policy.sources``) are compiled during the run: with any, the regex
-    engine (and with it ``re``) is loaded here whatever they import.  A
-    failure here is left to the run's own import to report.
+    The import rewrite names every module a script imports as a constant
+    (compiler._module_names finds them all).  Restricted-source modules
+    (``policy.sources``) are compiled during the run: the modules their text
+    names are loaded here too.  A failure here is left to the run's own
+    import to report.
     """
-    if policy.sources and "safecompile.guards.regex" not in sys.modules:
-        with contextlib.suppress(Exception):  # the run's own import reports it
-            from .guards import regex  # noqa: F401 - loads the engine
-    for name in compiled.modules & policy.modules:
+    wanted = compiled.modules
+    if policy.sources:
+        wanted = wanted | _named_in_sources(policy)
+    for name in wanted & policy.modules:
         if name not in policy.sources:
             with contextlib.suppress(Exception):  # the run's own import reports it
                 stdlib_view(name, policy.script_name)
+
+
+#: id(policy.sources) -> (that mapping, the view modules its texts name);
+#: the mapping is kept so its id is not reused; a few policies at most.
+_SOURCE_MODULES: dict[int, tuple[object, frozenset[str]]] = {}
+
+
+def _named_in_sources(policy: Policy) -> frozenset[str]:
+    """The view modules whose names occur anywhere in the policy's
+    restricted-source modules (a superset of what they import)."""
+    sources = policy.sources
+    found = _SOURCE_MODULES.get(id(sources))
+    if found is not None and found[0] is sources:
+        return found[1]
+    names_ = frozenset(name for name in view_modules()
+                       if any(name in text for text in sources.values()))
+    if len(_SOURCE_MODULES) >= 64:
+        _SOURCE_MODULES.clear()
+    _SOURCE_MODULES[id(sources)] = (sources, names_)
+    return names_
 
 
 class _OutOfTime(TimeUp):

@@ -16,9 +16,11 @@ from pathlib import Path
 import safecompile
 
 #: Modules the library loads only when a script (or a host value) needs them.
-LAZY = ("typing", "dataclasses", "inspect", "regex", "random", "textwrap",
-        "threading", "contextvars", "importlib.util", "copy", "datetime", "string",
-        "fractions", "re")
+#: (regex stays eager, and with it re, string and threading: loading the
+#: engine registers its pattern type with copyreg, which must not happen
+#: during a safe_exec call.)
+LAZY = ("typing", "dataclasses", "inspect", "random", "textwrap", "contextvars",
+        "importlib.util", "copy", "datetime", "fractions")
 
 PROBE = textwrap.dedent("""
     import sys
@@ -102,3 +104,33 @@ def test_a_fraction_first_loaded_during_a_run_is_plain_and_guarded() -> None:
     # module appears, even if host code loads it in the middle of a run.
     expected = "<class 'fractions.Fraction'> True\noperand\n"
     assert _child(FRACTION_LATE, isolated=False) == expected
+
+
+OUTSIDE = textwrap.dedent("""
+    import sys
+    from safecompile import Policy, safe_exec
+    from safecompile.guards.imports import CURRENT
+
+    WATCHED = {"typing", "dataclasses", "fractions", "textwrap", "random", "json"}
+    seen = []
+
+    class Recorder:
+        def find_spec(self, name, path=None, target=None):
+            if name in WATCHED:
+                seen.append((name, CURRENT.get(None) is None))
+            return None
+
+    sys.meta_path.insert(0, Recorder())
+    policy = Policy(sources={"helper": "import fractions\\nHALF = fractions.Fraction(1, 2)"})
+    script = "import helper, random\\ndef f():\\n    import textwrap, json\\n    return textwrap.dedent(' a')\\nprint(helper.HALF, f())"
+    print(safe_exec(script, policy=policy).output, end="")
+    print(sorted(seen))
+""")
+
+
+def test_modules_scripts_and_source_modules_import_are_loaded_outside_the_run() -> None:
+    out = _child(OUTSIDE, isolated=True).splitlines()
+    assert out[0] == "1/2 a"
+    seen = eval(out[1])
+    assert {name for name, _ in seen} >= {"fractions", "textwrap", "random", "json"}
+    assert all(outside for _, outside in seen), seen
