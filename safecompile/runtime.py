@@ -15,6 +15,7 @@ import contextlib
 import decimal
 import functools
 import operator
+import sys
 import time
 import types
 import weakref
@@ -37,6 +38,12 @@ from .guards import IMPLEMENTATION, membrane
 # during a safe_exec call (the host's state is unchanged by runs; the shared
 # attack harness checks it around each call).
 from .guards import regex as _regex_view  # noqa: F401
+
+if sys.version_info >= (3, 12):
+    # From 3.12, importing typing registers ParamSpecArgs/ParamSpecKwargs
+    # with copyreg: like regex, it is imported with the library there, never
+    # by a script's first `import typing` (3.11's typing registers nothing).
+    import typing  # noqa: F401
 from .guards.access import Ownership, guards_for, type_name
 from .guards.budget import RunBudget
 from .guards.builtins import (

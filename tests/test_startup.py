@@ -19,8 +19,11 @@ import safecompile
 #: (regex stays eager, and with it re, string and threading: loading the
 #: engine registers its pattern type with copyreg, which must not happen
 #: during a safe_exec call.)
-LAZY = ("typing", "dataclasses", "inspect", "random", "textwrap", "contextvars",
+LAZY = ("dataclasses", "inspect", "random", "textwrap", "contextvars",
         "importlib.util", "copy", "datetime", "fractions")
+if sys.version_info < (3, 12):
+    # From 3.12 typing registers with copyreg when imported: loaded eagerly there.
+    LAZY = ("typing", *LAZY)
 
 PROBE = textwrap.dedent("""
     import sys
