@@ -13,6 +13,7 @@ import functools
 import importlib
 import itertools
 import math
+import re
 from _contextvars import ContextVar
 from collections.abc import Callable, Iterable, Iterator
 from types import FunctionType
@@ -21,7 +22,8 @@ from ..errors import AccessDenied, ImportDenied
 from ..names import FORMAT_METHODS, forbidden_attribute, shown
 from .access import guards_for
 from .membrane import fraction_class
-from .modules import allowed_names, make_view
+from .modules import ModuleView, allowed_names, make_view
+from .typing_view import TypeForm
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..runtime import RunState
+
+#: ``Name`` or ``module.Name`` at the start of a string annotation (what
+#: dataclasses looks for in one).
+_ANNOTATION_NAME = re.compile(r"\s*(?:(\w+)\s*\.)?\s*(\w+)")
 
 #: The run executing in the current context (set by the runtime).
 CURRENT: ContextVar[RunState] = ContextVar("safecompile_current_run")
@@ -105,13 +111,93 @@ def _own_target(function: Callable[..., Any], what: str) -> Callable[..., Any]:
     return owned
 
 
+class _Deferred:
+    """What dataclasses sees, during ``dataclass()``, in place of a string
+    annotation that names no ClassVar, InitVar or KW_ONLY: an ordinary
+    field's type, shown as the string was."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return repr(self.text)
+
+
+def _special_form(value: Any, dataclasses: Any) -> Any:
+    """The real object dataclasses recognises for ``value`` (a script's
+    annotation or the value a string annotation names), or None."""
+    import typing
+
+    if type(value) is TypeForm and value._sc_name == "ClassVar":
+        return typing.ClassVar
+    if value is dataclasses.KW_ONLY:
+        return value
+    if value is dataclasses.InitVar or type(value) is dataclasses.InitVar:
+        return value
+    return None
+
+
+def _named(text: str, namespace: dict[str, Any]) -> Any:
+    """What ``Name`` or ``module.Name`` at the start of a string annotation
+    names in ``namespace``: the test dataclasses applies to strings (it looks
+    in ``sys.modules[cls.__module__]``, which a script is not in)."""
+    match = _ANNOTATION_NAME.match(text)
+    if match is None:
+        return None
+    module, name = match.groups()
+    if module is None:
+        return namespace.get(name)
+    owner = namespace.get(module)
+    if type(owner) is not ModuleView:  # never a host object
+        return None
+    return vars(owner).get(name)
+
+
 def _dataclass(cls: Any = None, /, **kwargs: Any) -> Any:
     import dataclasses  # loaded with the view (stdlib_view imports it)
 
     def wrap(target: Any) -> Any:
-        if not current().ownership.owns(target):
+        run = current()
+        if not run.ownership.owns(target):
             raise AccessDenied("dataclass() may only decorate the script's own classes")
-        return dataclasses.dataclass(target, **kwargs)
+        annotations = vars(target).get("__annotations__")
+        if type(annotations) is not dict:
+            return dataclasses.dataclass(target, **kwargs)
+        # dataclasses tells ClassVar, InitVar and KW_ONLY apart by identity,
+        # and resolves string annotations (``from __future__ import
+        # annotations``) through sys.modules[cls.__module__], which a script
+        # is not in: without help it fails on every string annotation and
+        # takes typing's stand-in ClassVar for a field.  So, for the call
+        # only, each such annotation is replaced by the real object it names
+        # (or a _Deferred), and put back afterwards, on the class, its fields
+        # and its __init__.
+        namespace = run.globals if target.__module__ == run.policy.script_name else {}
+        originals: dict[str, Any] = {}
+        for name, value in annotations.items():
+            named = _named(value, namespace) if type(value) is str else value
+            special = _special_form(named, dataclasses)
+            if special is not None:
+                originals[name] = value
+                annotations[name] = special
+            elif type(value) is str:
+                originals[name] = value
+                annotations[name] = _Deferred(value)
+        try:
+            made = dataclasses.dataclass(target, **kwargs)
+        finally:
+            annotations.update(originals)
+        if originals:
+            for field in vars(made).get("__dataclass_fields__", {}).values():
+                if field.name in originals:
+                    field.type = originals[field.name]
+            init = vars(made).get("__init__")
+            if type(init) is FunctionType:
+                shown_types = init.__annotations__
+                for name in shown_types.keys() & originals.keys():
+                    shown_types[name] = originals[name]
+        return made
 
     return wrap if cls is None else wrap(cls)
 

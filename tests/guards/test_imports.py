@@ -127,6 +127,67 @@ print(P(1), C.A.name, typing.Optional[int])
     )
 
 
+DATACLASS_KINDS = """
+import dataclasses
+import typing
+from typing import ClassVar
+from dataclasses import InitVar, KW_ONLY
+@dataclasses.dataclass
+class P:
+    x: int = 0
+    c: ClassVar[int] = 5
+    d: typing.ClassVar[int] = 6
+    i: InitVar[int] = 1
+    j: dataclasses.InitVar[int] = 1
+    _: KW_ONLY
+    k: int = 2
+    def __post_init__(self, i, j):
+        self.x += i + j
+print(P(1), P(1, 2, 3, k=4), [(f.name, f.type) for f in dataclasses.fields(P)], P.c, P.d)
+"""
+
+
+def test_dataclass_tells_classvar_initvar_and_kw_only_apart():
+    # as in plain Python: c and d are class variables, i and j reach
+    # __post_init__ only, k is keyword-only
+    assert output(DATACLASS_KINDS) == (
+        "P(x=3, k=2) P(x=6, k=4) [('x', <class 'int'>), ('k', <class 'int'>)] 5 6\n"
+    )
+
+
+def test_dataclass_with_string_annotations():
+    # `from __future__ import annotations`: dataclasses resolves the strings
+    # through sys.modules, which the script is not in; the view resolves
+    # them in the script's namespace, and the fields keep the strings
+    assert output("from __future__ import annotations\n" + DATACLASS_KINDS) == (
+        "P(x=3, k=2) P(x=6, k=4) [('x', 'int'), ('k', 'int')] 5 6\n"
+    )
+    assert output("""
+import dataclasses
+@dataclasses.dataclass(order=True)
+class Q:
+    name: 'str'
+    size: 'list[int]' = dataclasses.field(default_factory=list)
+q = Q('a')
+print(q, q < Q('b'), [f.type for f in dataclasses.fields(q)])
+""") == "Q(name='a', size=[]) True ['str', 'list[int]']\n"
+
+
+def test_dataclass_string_annotations_do_not_resolve_through_other_objects():
+    # `obj.ClassVar` where obj is not a module view is an ordinary field's
+    # type: the lookup reads module views only, never an object's attributes
+    assert output("""
+import dataclasses
+class Holder:
+    ClassVar = 1
+holder = Holder()
+@dataclasses.dataclass
+class P:
+    x: 'holder.ClassVar' = 0
+print(P(), [f.name for f in dataclasses.fields(P)])
+""") == "P(x=0) ['x']\n"
+
+
 EXCLUDED = [
     ("typing", "get_type_hints"),
     ("typing", "ForwardRef"),
