@@ -73,6 +73,8 @@ Example: `__builtins__["open"]`, `def f(__sc_getattr__, /): ...`
 Fix: use an ordinary name.
 """
 
+    leaf_nodes = (ast.Name,)
+
     def check(self, node: ast.AST, ctx: Context) -> Iterable[Violation] | None:
         if type(node) is ast.Name:
             if node.id.startswith("__"):
@@ -80,6 +82,11 @@ Fix: use an ordinary name.
             return None
         return [self.violation(where, ident=ident)
                 for ident, where in _binding_names(node) if names.is_dunder(ident)]
+
+    def check_leaves(self, nodes: list[ast.Name], ctx: Context) -> Iterable[tuple[int, Violation]] | None:
+        # check() of each Name, in one loop.
+        return [(index, self.violation(node, ident=node.id))
+                for index, node in enumerate(nodes) if node.id.startswith("__")]
 
 
 @register
@@ -202,6 +209,8 @@ Example: `exec("import os")`
 Fix: compute the value directly.
 """
 
+    leaf_nodes = (ast.Name,)
+
     def check(self, node: ast.AST, ctx: Context) -> Iterable[Violation] | None:
         if type(node) is ast.Name:
             if isinstance(node.ctx, ast.Load):
@@ -214,6 +223,16 @@ Fix: compute the value directly.
                 ctx.bound.add(ident)
             if isinstance(node, ast.FunctionDef):
                 ctx.bound.add(node.name)
+        return None
+
+    def check_leaves(self, nodes: list[ast.Name], ctx: Context) -> Iterable[tuple[int, Violation]] | None:
+        # check() of each Name, in two loops: ``loaded`` keeps walk order
+        # (finish reports in it), ``bound`` is a set.
+        code_builtins = names.CODE_BUILTINS
+        load = ast.Load
+        ctx.loaded.extend([node for node in nodes
+                           if node.id in code_builtins and isinstance(node.ctx, load)])
+        ctx.bound.update([node.id for node in nodes if not isinstance(node.ctx, load)])
         return None
 
     def finish(self, ctx: Context) -> Iterator[Violation]:
