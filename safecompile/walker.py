@@ -87,29 +87,31 @@ def descendants(node: ast.AST) -> list[ast.AST]:
     """``node`` and every node below it that the walk would visit (leaves
     left out), like ``ast.walk`` but in one list and without its generators."""
     found = [node]
-    index = 0
+    append = found.append
     kinds = _KINDS
-    while index < len(found):
-        current = found[index]
-        index += 1
-        fields = _FIELDS.get(type(current))
+    all_fields = _FIELDS
+    for current in found:  # grows while it is read: breadth first
+        fields = all_fields.get(type(current))
         if fields is None:
             fields = fields_of(type(current))
+        if not fields:
+            continue
+        attributes = current.__dict__  # a field left out reads as None either way
         for field in fields:
-            value = getattr(current, field, None)
+            value = attributes.get(field)
             if type(value) is list:
                 for item in value:
                     kind = kinds.get(type(item))
                     if kind is None:
                         kind = kind_of(type(item))
                     if kind:
-                        found.append(item)
+                        append(item)
             elif value is not None:
                 kind = kinds.get(type(value))
                 if kind is None:
                     kind = kind_of(type(value))
                 if kind:
-                    found.append(value)
+                    append(value)
     return found
 
 Check = Callable[[Any, Any], Iterable[Violation] | None]
@@ -128,9 +130,14 @@ KNOWN_NODES: set[type[ast.AST]] = set()
 
 
 #: What the walk does with a node of one class: its checks, the fields that
-#: can hold nodes, whether it is a match pattern, its rewrite units.  None
-#: for values the walk does not visit (not nodes, or leaves).
-Info = tuple[tuple[Check, ...], tuple[str, ...], bool, tuple[Any, ...]] | None
+#: can hold nodes, its ROLE, its rewrite units.  None for values the walk
+#: does not visit (not nodes, or leaves).
+Info = tuple[tuple[Check, ...], tuple[str, ...], int, tuple[Any, ...]] | None
+
+#: The role of a node class in the walk: an ordinary node, one that opens a
+#: scope for its children (a function, a lambda, a class), or a match pattern.
+PLAIN, FUNCTION, LAMBDA, CLASS, IN_PATTERN = 0, 1, 2, 3, 4
+_ROLES: dict[type, int] = {ast.FunctionDef: FUNCTION, ast.Lambda: LAMBDA, ast.ClassDef: CLASS}
 
 #: In the per-class table of a shallow walk, the Info of a leaf whose checks
 #: all run after the walk (``Rule.check_leaves``): the walk only collects it.
@@ -218,8 +225,8 @@ class Walk:
                 # A node class nobody decided about (not from the ast module,
                 # or from a newer Python): the rules' catch-all refuses it.
                 checks = self.checks.get(UnknownNode)
-            info = (tuple(checks or ()), fields_of(cls), kind_of(cls) == PATTERN,
-                    tuple(self.units.get(cls) or ()))
+            role = IN_PATTERN if kind_of(cls) == PATTERN else _ROLES.get(cls, PLAIN)
+            info = (tuple(checks or ()), fields_of(cls), role, tuple(self.units.get(cls) or ()))
         self.full[cls] = info  # a benign race: every thread computes the same
         return info
 
@@ -230,13 +237,16 @@ class Walk:
         if info is _UNSEEN:
             info = self._info(cls)
         shallow: Info = info
-        if info is not None and not info[1] and not info[2] and not info[3]:
+        if info is not None and not info[1] and info[2] == PLAIN and not info[3]:
             if not info[0]:
                 shallow = None
             elif cls in self.later and len(self.later[cls]) == len(info[0]):
                 shallow = LATER
         self.shallow[cls] = shallow
         return shallow
+
+    def _compute(self, infos: dict[type, Info], cls: type) -> Info:
+        return self._shallow_info(cls) if infos is self.shallow else self._info(cls)
 
     def run(self, tree: ast.AST) -> ast.AST:
         info = self.full.get(type(tree), _UNSEEN)
@@ -255,9 +265,9 @@ class Walk:
         found.extend(result)
         self.stamps.extend([len(self.leaves)] * (len(found) - before))
 
-    def _visit(self, node: ast.AST, info: tuple[tuple[Check, ...], tuple[str, ...], bool, tuple[Any, ...]],
+    def _visit(self, node: ast.AST, info: tuple[tuple[Check, ...], tuple[str, ...], int, tuple[Any, ...]],
                scope: Any, in_class: bool, depth: int) -> ast.AST:
-        checks, fields, pattern, node_units = info
+        checks, fields, role, node_units = info
         if checks:
             ctx = self.ctx
             ctx.in_class_body = in_class
@@ -268,7 +278,7 @@ class Walk:
         if depth >= MAX_DEPTH:
             self._report((self.too_deep(node),))
             return node
-        if pattern:
+        if role == IN_PATTERN:
             # Patterns hold only dotted names and constants: rules look at
             # them, units leave them alone (SC106 checks their attributes).
             if self.checks:
@@ -276,28 +286,29 @@ class Walk:
             return node
         if fields:
             # The children, in the same call (one frame per level).
-            cls = type(node)
             child_scope = scope
-            is_function = cls is ast.FunctionDef
-            if is_function and self.units:
+            is_function = role == FUNCTION
+            if role == PLAIN:
+                pass  # most nodes: the children share the node's scope
+            elif is_function and self.units:
                 owner = self.method_owner(node, in_class)  # type: ignore[arg-type]
                 node._sc_owner = owner  # type: ignore[attr-defined]
                 child_scope = self.scope_type(owner)
-            elif cls is ast.Lambda and self.units:
+            elif role == LAMBDA and self.units:
                 child_scope = self.scope_type(None)
-            elif cls is ast.Lambda or cls is ast.ClassDef:
+            elif role in (LAMBDA, CLASS):
                 child_scope = self.module_scope
-            child_in_class = cls is ast.ClassDef
+            child_in_class = role == CLASS
             depth += 1
             # Leaves are skipped or collected (LATER) only where they are
             # not deep enough to be reported themselves.
-            if depth < MAX_DEPTH:
-                infos, compute = self.shallow, self._shallow_info
-            else:
-                infos, compute = self.full, self._info
+            infos = self.shallow if depth < MAX_DEPTH else self.full
             leaves = self.leaves
+            # Parsed nodes keep every field in their __dict__ (a field left
+            # out reads as None either way).
+            attributes = node.__dict__
             for field in fields:
-                value = getattr(node, field, None)
+                value = attributes.get(field)
                 if value is None:
                     continue
                 # A function's decorators, defaults and annotations are evaluated
@@ -310,7 +321,7 @@ class Walk:
                         if child is None:
                             continue
                         if child is _UNSEEN:
-                            child = compute(type(item))
+                            child = self._compute(infos, type(item))
                             if child is None:
                                 continue
                         if child is LATER:
@@ -324,7 +335,7 @@ class Walk:
                     if child is None:
                         continue
                     if child is _UNSEEN:
-                        child = compute(type(value))
+                        child = self._compute(infos, type(value))
                         if child is None:
                             continue
                     if child is LATER:
