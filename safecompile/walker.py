@@ -356,7 +356,8 @@ class Walk:
         """Run the leaf checks over the collected leaves and merge what they
         find into ``found`` where the walk would have reported it."""
         leaves = self.leaves
-        classes = {type(leaf) for leaf in leaves}
+        # Only classes of ``later`` are collected: with one, all are of it.
+        classes = set(self.later) if len(self.later) == 1 else {type(leaf) for leaf in leaves}
         # (leaf index, position of the check in the class's table, violation)
         later: list[tuple[int, int, Violation]] = []
         for cls in classes:
