@@ -73,13 +73,24 @@ Example: `__builtins__["open"]`, `def f(__sc_getattr__, /): ...`
 Fix: use an ordinary name.
 """
 
+    leaf_nodes = (ast.Name,)
+
     def check(self, node: ast.AST, ctx: Context) -> Iterable[Violation] | None:
         if type(node) is ast.Name:
             if node.id.startswith("__"):
                 return [self.violation(node, ident=node.id)]
             return None
+        if type(node) is ast.arg:  # the usual binder: what _binding_names gives for it
+            if names.is_dunder(node.arg):
+                return [self.violation(node, ident=node.arg)]
+            return None
         return [self.violation(where, ident=ident)
                 for ident, where in _binding_names(node) if names.is_dunder(ident)]
+
+    def check_leaves(self, nodes: list[ast.Name], ctx: Context) -> Iterable[tuple[int, Violation]] | None:
+        # check() of each Name, in one loop.
+        return [(index, self.violation(node, ident=node.id))
+                for index, node in enumerate(nodes) if node.id.startswith("__")]
 
 
 @register
@@ -165,19 +176,19 @@ Example: `class B:\\n    def __init_subclass__(cls): ...`
 Fix: do the work explicitly, in an ordinary method the script calls.
 """
 
-    def check(self, node: ast.FunctionDef, ctx: Context) -> Iterator[Violation]:
+    def check(self, node: ast.FunctionDef, ctx: Context) -> Iterable[Violation] | None:
         if not names.is_dunder(node.name):
-            return
+            return None
         in_class_body = ctx.in_class_body
         if in_class_body and node.name in names.ALLOWED_DUNDER_METHODS:
-            return
+            return None
         if node.name in names.DANGEROUS_HOOKS:
             why = "; the interpreter calls it implicitly, outside any guard"
         elif not in_class_body:
             why = "; dunder names are allowed only as methods of a class"
         else:
             why = ""
-        yield self.violation(node, ident=node.name, why=why)
+        return [self.violation(node, ident=node.name, why=why)]
 
 
 @register
@@ -202,6 +213,8 @@ Example: `exec("import os")`
 Fix: compute the value directly.
 """
 
+    leaf_nodes = (ast.Name,)
+
     def check(self, node: ast.AST, ctx: Context) -> Iterable[Violation] | None:
         if type(node) is ast.Name:
             if isinstance(node.ctx, ast.Load):
@@ -209,11 +222,25 @@ Fix: compute the value directly.
                     ctx.loaded.append(node)
             else:
                 ctx.bound.add(node.id)
+        elif type(node) is ast.arg:  # what _binding_names gives for it
+            ctx.bound.add(node.arg)
+        elif type(node) is ast.FunctionDef:  # _binding_names gives nothing for it
+            ctx.bound.add(node.name)
         else:
             for ident, _ in _binding_names(node):
                 ctx.bound.add(ident)
             if isinstance(node, ast.FunctionDef):
                 ctx.bound.add(node.name)
+        return None
+
+    def check_leaves(self, nodes: list[ast.Name], ctx: Context) -> Iterable[tuple[int, Violation]] | None:
+        # check() of each Name, in two loops: ``loaded`` keeps walk order
+        # (finish reports in it), ``bound`` is a set.
+        code_builtins = names.CODE_BUILTINS
+        load = ast.Load
+        ctx.loaded.extend([node for node in nodes
+                           if node.id in code_builtins and isinstance(node.ctx, load)])
+        ctx.bound.update([node.id for node in nodes if not isinstance(node.ctx, load)])
         return None
 
     def finish(self, ctx: Context) -> Iterator[Violation]:

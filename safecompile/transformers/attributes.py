@@ -30,6 +30,9 @@ class AttributeRead(Unit):
 
     def rewrite(self, node: ast.AST, scope: Scope) -> ast.AST:
         assert isinstance(node, ast.Attribute)
+        if (isinstance(node.ctx, ast.Load) and not names.is_private(node.attr)
+                and node.attr not in names.FORMAT_METHODS):
+            return node  # the usual read: a plain load (what the Load case below decides)
         # SAFETY: reads and writes of the verified owner of a method
         # (`self._x`, `self.x = v` where the method entry checked that `self`
         # is the script's own object and the method never rebinds `self`)

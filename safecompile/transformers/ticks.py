@@ -96,12 +96,13 @@ def method_owner(node: ast.FunctionDef, in_class: bool) -> str | None:
         if isinstance(decorator, ast.Name) and decorator.id == "staticmethod":
             return None
     first = params[0]
+    name, load, binders = ast.Name, ast.Load, _BINDERS
     for child in descendants(node):
         kind = type(child)
-        if kind is ast.Name:
-            if child.id == owner and type(child.ctx) is not ast.Load:  # type: ignore[attr-defined]
+        if kind is name:
+            if child.id == owner and type(child.ctx) is not load:  # type: ignore[attr-defined]
                 return None
-        elif kind in _BINDERS and child is not first and child is not node and owner in _bound_by(child):
+        elif kind in binders and child is not first and child is not node and owner in _bound_by(child):
             return None
     return owner
 
