@@ -270,21 +270,23 @@ Fix: match public attributes, or read the value in the case body where the
 attribute guard applies.
 """
 
-    def check(self, node: ast.MatchClass | ast.MatchValue, ctx: Context) -> Iterator[Violation]:
+    def check(self, node: ast.MatchClass | ast.MatchValue, ctx: Context) -> Iterable[Violation] | None:
+        found = []
         if isinstance(node, ast.MatchValue):
             value = node.value
             while isinstance(value, ast.Attribute):
                 if names.is_private(value.attr) and not names.is_dunder(value.attr):
-                    yield self.violation(node, attr=value.attr,
-                                         why=": underscore attributes cannot be guarded inside a pattern")
+                    found.append(self.violation(node, attr=value.attr,
+                                                why=": underscore attributes cannot be guarded inside a pattern"))
                 value = value.value
-            return
+            return found
         for attr in node.kwd_attrs:
             reason = names.forbidden_attribute(attr)
             if reason is None and names.is_private(attr):
                 reason = "underscore attributes cannot be guarded inside a pattern"
             if reason is not None:
-                yield self.violation(node, attr=attr, why=f": {reason}")
+                found.append(self.violation(node, attr=attr, why=f": {reason}"))
+        return found
 
 
 _DYNAMIC_ACCESS = frozenset({"getattr", "hasattr", "setattr", "delattr"})

@@ -9,7 +9,7 @@ and a meta test fails until the table covers the running Python.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from ..errors import Violation
 from ..walker import KNOWN_NODES, UnknownNode
@@ -138,7 +138,10 @@ Example: `class Page(metaclass=Meta): ...`
 Fix: define an ordinary class; configure it through its methods.
 """
 
-    def check(self, node: ast.ClassDef, ctx: Context) -> Iterator[Violation]:
+    def check(self, node: ast.ClassDef, ctx: Context) -> Iterable[Violation] | None:
+        if not node.keywords:
+            return None  # the usual class: no generator to make and drain
+        found = []
         for kw in node.keywords:
             name = "**" if kw.arg is None else kw.arg
             why = (
@@ -146,7 +149,8 @@ Fix: define an ordinary class; configure it through its methods.
                 if name == "metaclass"
                 else "class keywords are passed to class-creation hooks"
             )
-            yield self.violation(kw, kw=name, why=why)
+            found.append(self.violation(kw, kw=name, why=why))
+        return found
 
 
 @register
@@ -192,18 +196,18 @@ Example: `async def fetch(): ...`
 Fix: write the code synchronously.
 """
 
-    def check(self, node: ast.AST, ctx: Context) -> Iterator[Violation]:
+    def check(self, node: ast.AST, ctx: Context) -> Iterable[Violation] | None:
         if isinstance(node, ast.comprehension):
             if node.is_async:
-                yield self.violation(node.target, what="an asynchronous comprehension")
-            return
+                return [self.violation(node.target, what="an asynchronous comprehension")]
+            return None  # the usual comprehension
         what = {
             ast.AsyncFunctionDef: "'async def'",
             ast.Await: "'await'",
             ast.AsyncFor: "'async for'",
             ast.AsyncWith: "'async with'",
         }[type(node)]
-        yield self.violation(node, what=what)
+        return [self.violation(node, what=what)]
 
 
 _TYPE_PARAM_NODES: tuple[type[ast.AST], ...] = tuple(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 from ..errors import Violation
 from ..guards.modules import allowed_names
@@ -39,16 +39,15 @@ Example: `import os`
 Fix: use an allowed module, or ask the host to offer what you need.
 """
 
-    def check(self, node: ast.Import | ast.ImportFrom, ctx: Context) -> Iterator[Violation]:
+    def check(self, node: ast.Import | ast.ImportFrom, ctx: Context) -> Iterable[Violation] | None:
         if isinstance(node, ast.ImportFrom):
             if node.level or node.module is None or node.module == "__future__":
-                return
+                return None
             modules = [node.module]
         else:
             modules = [alias.name for alias in node.names]
-        for module in modules:
-            if not _module_allowed(module, ctx):
-                yield self.violation(node, module=module)
+        return [self.violation(node, module=module)
+                for module in modules if not _module_allowed(module, ctx)]
 
 
 @register
@@ -68,9 +67,10 @@ Example: `from . import helpers`
 Fix: import by absolute name (the host can offer restricted-source modules).
 """
 
-    def check(self, node: ast.ImportFrom, ctx: Context) -> Iterator[Violation]:
+    def check(self, node: ast.ImportFrom, ctx: Context) -> Iterable[Violation] | None:
         if node.level:
-            yield self.violation(node)
+            return [self.violation(node)]
+        return None
 
 
 @register
@@ -90,9 +90,11 @@ Example: `from math import *`
 Fix: `from math import sqrt, pi`.
 """
 
-    def check(self, node: ast.ImportFrom, ctx: Context) -> Iterator[Violation]:
-        if any(alias.name == "*" for alias in node.names):
-            yield self.violation(node, module=node.module or ".")
+    def check(self, node: ast.ImportFrom, ctx: Context) -> Iterable[Violation] | None:
+        for alias in node.names:
+            if alias.name == "*":
+                return [self.violation(node, module=node.module or ".")]
+        return None
 
 
 @register
@@ -117,17 +119,19 @@ Example: `from string import Formatter`
 Fix: use the module's other names; `str.format` with plain fields works.
 """
 
-    def check(self, node: ast.ImportFrom, ctx: Context) -> Iterator[Violation]:
+    def check(self, node: ast.ImportFrom, ctx: Context) -> Iterable[Violation] | None:
         if node.level or node.module is None or node.module in ctx.policy.sources:
-            return
+            return None
         if node.module not in ctx.policy.modules:
-            return
+            return None
         offered = allowed_names(node.module)
         if offered is None:
-            return
+            return None
+        found = []
         for alias in node.names:
             if alias.name != "*" and alias.name not in offered:
                 why = ""
                 if alias.name.startswith("_"):
                     why = ": private names of modules are never offered"
-                yield self.violation(alias, module=node.module, ident=alias.name, why=why)
+                found.append(self.violation(alias, module=node.module, ident=alias.name, why=why))
+        return found
