@@ -134,8 +134,8 @@ KNOWN_NODES: set[type[ast.AST]] = set()
 
 
 #: What the walk does with a node of one class: its checks, the fields that
-#: can hold nodes, its ROLE, its rewrite units.  None for values the walk
-#: does not visit (not nodes, or leaves).
+#: can hold nodes, its ROLE, its rewrite units (see ``Walk._info``).  None
+#: for values the walk does not visit (not nodes, or leaves).
 if TYPE_CHECKING:
     Info = tuple[tuple[Check, ...], tuple[str, ...], int, tuple[Any, ...]] | None
 
@@ -231,7 +231,14 @@ class Walk:
                 # or from a newer Python): the rules' catch-all refuses it.
                 checks = self.checks.get(UnknownNode)
             role = IN_PATTERN if kind_of(cls) == PATTERN else _ROLES.get(cls, PLAIN)
-            info = (tuple(checks or ()), fields_of(cls), role, tuple(self.units.get(cls) or ()))
+            units = self.units.get(cls)
+            # The units as the walk calls them: (the first one's rewrite,
+            # ((nodes, rewrite) of the others)), or () for none.  The first
+            # always takes a node of its own class: no isinstance at each node.
+            steps: tuple[Any, ...] = ()
+            if units and issubclass(cls, units[0].nodes):
+                steps = (units[0].rewrite, tuple((unit.nodes, unit.rewrite) for unit in units[1:]))
+            info = (tuple(checks or ()), fields_of(cls), role, steps)
         self.full[cls] = info  # a benign race: every thread computes the same
         return info
 
@@ -290,20 +297,22 @@ class Walk:
                 self._visit_children_readonly(node, depth)
             return node
         if fields:
-            # The children, in the same call (one frame per level).
+            # The children, in the same call (one frame per level).  Most
+            # nodes are PLAIN (0): their children share the node's scope.
             child_scope = scope
-            is_function = role == FUNCTION
-            if role == PLAIN:
-                pass  # most nodes: the children share the node's scope
-            elif is_function and self.units:
-                owner = self.method_owner(node, in_class)  # type: ignore[arg-type]
-                node._sc_owner = owner  # type: ignore[attr-defined]
-                child_scope = self.scope_type(owner)
-            elif role == LAMBDA and self.units:
-                child_scope = self.scope_type(None)
-            elif role in (LAMBDA, CLASS):
-                child_scope = self.module_scope
-            child_in_class = role == CLASS
+            is_function = child_in_class = False
+            if role:
+                if role == FUNCTION:
+                    is_function = True
+                    if self.units:
+                        owner = self.method_owner(node, in_class)  # type: ignore[arg-type]
+                        node._sc_owner = owner  # type: ignore[attr-defined]
+                        child_scope = self.scope_type(owner)
+                elif role == LAMBDA and self.units:
+                    child_scope = self.scope_type(None)
+                else:  # a lambda without units, or a class
+                    child_scope = self.module_scope
+                    child_in_class = role == CLASS
             depth += 1
             # Leaves are skipped or collected (LATER) only where they are
             # not deep enough to be reported themselves.
@@ -351,10 +360,14 @@ class Walk:
                         setattr(node, field, new)
             if child_scope is not scope and child_scope is not self.module_scope:
                 node._sc_generator = child_scope.generator  # type: ignore[attr-defined]
-        for unit in node_units:
-            if not isinstance(node, unit.nodes):
-                break  # replaced by a node of another class
-            node = unit.rewrite(node, scope)
+        if node_units:
+            # The first unit is one of this class's: no isinstance needed.
+            rewrite, later_units = node_units
+            node = rewrite(node, scope)
+            for nodes, rewrite in later_units:
+                if not isinstance(node, nodes):
+                    break  # replaced by a node of another class
+                node = rewrite(node, scope)
         return node
 
     def _check_leaves(self) -> None:
