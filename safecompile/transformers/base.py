@@ -66,8 +66,29 @@ def const(value: str | bool | int, where: ast.AST) -> ast.Constant:
 
 
 def call(func: str, args: list[ast.expr], where: ast.AST) -> ast.Call:
-    """``func(*args)`` located at ``where``."""
-    return located(ast.Call(func=name(func, where), args=args, keywords=[]), where)
+    """``func(*args)`` located at ``where``.
+
+    What ``located(ast.Call(func=name(func, where), ...), where)`` makes,
+    with the location read once for both nodes (a unit emits one per guard).
+    """
+    try:
+        lineno = where.lineno  # type: ignore[attr-defined]
+        col_offset = where.col_offset  # type: ignore[attr-defined]
+        end_lineno = where.end_lineno  # type: ignore[attr-defined]
+        end_col_offset = where.end_col_offset  # type: ignore[attr-defined]
+    except AttributeError:
+        return located(ast.Call(func=name(func, where), args=args, keywords=[]), where)
+    function = ast.Name(func, ast.Load())
+    function.lineno = lineno
+    function.col_offset = col_offset
+    function.end_lineno = end_lineno
+    function.end_col_offset = end_col_offset
+    new = ast.Call(function, args, [])
+    new.lineno = lineno
+    new.col_offset = col_offset
+    new.end_lineno = end_lineno
+    new.end_col_offset = end_col_offset
+    return new
 
 
 def is_emitted(node: ast.AST, func: str) -> bool:

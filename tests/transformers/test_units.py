@@ -396,3 +396,19 @@ def test_generator_functions_and_lambdas_are_wrapped_and_nothing_else_is():
     assert "def plain" in code
     assert "@__sc_generator__\ndef plain" not in code
     assert "@__sc_generator__\n    def inner" not in code
+
+
+@pytest.mark.parametrize("where", [
+    ast.parse("x.y(1)").body[0],
+    ast.parse("x.y(1)").body[0].value,
+    ast.parse("[a for b in c]").body[0].value.generators[0],  # no location of its own
+    ast.Name(id="n", ctx=ast.Load(), lineno=3, col_offset=4),  # a partial location
+])
+def test_call_makes_what_located_name_and_call_make(where):
+    from safecompile.transformers.base import call, located, name
+
+    arg = ast.Constant(value=None)
+    expected = located(ast.Call(func=name("__sc_f__", where), args=[arg], keywords=[]), where)
+    made = call("__sc_f__", [arg], where)
+    assert ast.dump(made, include_attributes=True) == ast.dump(expected, include_attributes=True)
+    assert made.args[0] is arg
