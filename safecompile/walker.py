@@ -323,7 +323,9 @@ class Walk:
             attributes = node.__dict__
             for field in fields:
                 value = attributes.get(field)
-                if value is None:
+                if not value:
+                    # None, or an empty list (keywords=[], orelse=[], ...);
+                    # any other false value ("", 0) is no node either.
                     continue
                 # A function's decorators, defaults and annotations are evaluated
                 # outside its body, in the enclosing scope.
