@@ -63,7 +63,7 @@ def _has_docstring(body: list[ast.stmt]) -> bool:
 
 _BINDERS = frozenset({
     ast.Global, ast.Nonlocal, ast.arg, ast.ExceptHandler, ast.MatchAs,
-    ast.MatchStar, ast.alias, ast.FunctionDef, ast.ClassDef,
+    ast.MatchStar, ast.MatchMapping, ast.alias, ast.FunctionDef, ast.ClassDef,
 })
 
 
@@ -74,6 +74,8 @@ def _bound_by(node: ast.AST) -> tuple[str, ...]:
         return (node.arg,)
     if isinstance(node, ast.alias):
         return (node.asname or node.name,)
+    if isinstance(node, ast.MatchMapping):  # `case {**rest}`
+        return (node.rest,) if node.rest is not None else ()
     name = getattr(node, "name", None)
     return (name,) if isinstance(name, str) else ()
 

@@ -176,6 +176,31 @@ def test_unit_rewrites_source_as_documented(before, after):
     assert rewritten(before) == after
 
 
+@pytest.mark.parametrize("rebinding", [
+    "self = other",
+    "for self in others: pass",
+    "with other as self: pass",
+    "(self := other)",
+    "match other:\n            case self: pass",
+    "match other:\n            case [*self]: pass",
+    "match other:\n            case {**self}: pass",
+    "match other:\n            case [_ as self]: pass",
+    "try:\n            pass\n        except Exception as self:\n            pass",
+    "import math as self",
+    "global self",
+    "def self(): pass",
+    "class self: pass",
+    "del self",
+])
+def test_a_method_that_rebinds_its_first_parameter_has_no_verified_owner(rebinding):
+    # every binding form: after it, `self` may be any object, so its reads
+    # keep the guard and the entry checks nothing about it
+    source = f"class A:\n    def m(self):\n        {rebinding}\n        return self._y"
+    after = rewritten(source)
+    assert "__sc_enter_method__" not in after
+    assert "__sc_getattr__(self, '_y')" in after
+
+
 def test_before_after_table_covers_every_unit():
     assert set(BEFORE_AFTER) == set(transformers.ORDER)
 
