@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     from typing import Any, ClassVar, NoReturn
 
 #: The default of a field without one, and of a field made by its factory.
-_REQUIRED = object()
-REQUIRED: Any = _REQUIRED
+_REQUIRED: Any = object()
 FACTORY: Any = object()
 
 
@@ -36,7 +35,7 @@ def frozen(name: str, deleting: bool = False) -> NoReturn:
 class DataclassInfo:
     """``__dataclass_fields__`` / ``__dataclass_params__`` of a record class,
     made on first read from ``cls._record_fields``: (name, annotation,
-    default or REQUIRED, factory or None) per field."""
+    default or _REQUIRED, factory or None) per field."""
 
     def __init__(self, which: str) -> None:
         self.which = which
@@ -64,12 +63,28 @@ def field_values(record: Any) -> tuple[Any, ...]:
     return tuple(getattr(record, name) for name in record._record_names)
 
 
-def install(cls: type, fields: tuple[tuple[str, str, Any, Callable[[], Any] | None], ...]) -> None:
-    """Add the shared record methods and dataclass metadata to ``cls``."""
+def install(cls: type, factories: dict[str, Callable[[], Any]] | None = None) -> None:
+    """Add the shared record methods and dataclass metadata to ``cls``.
+
+    The fields are the parameters of ``cls.__init__``, in order, with its
+    defaults and (string) annotations; ``factories`` names the fields whose
+    default (``FACTORY``) is made by a factory, for ``dataclasses.fields``."""
+    init: Any = vars(cls)["__init__"]
+    code = init.__code__
+    names = code.co_varnames[1:code.co_argcount]
+    defaults = init.__defaults__ or ()
+    first_default = len(names) - len(defaults)
+    factories = factories or {}
+    fields = tuple(
+        (name, init.__annotations__.get(name, "Any"),
+         defaults[index - first_default] if index >= first_default else _REQUIRED,
+         factories.get(name))
+        for index, name in enumerate(names)
+    )
     cls._record_class = cls  # type: ignore[attr-defined]
     cls._record_fields = fields  # type: ignore[attr-defined]
-    cls._record_names = tuple(name for name, _, _, _ in fields)  # type: ignore[attr-defined]
-    cls.__match_args__ = cls._record_names  # type: ignore[attr-defined,misc]
+    cls._record_names = names  # type: ignore[attr-defined]
+    cls.__match_args__ = names  # type: ignore[attr-defined,misc]
     cls.__dataclass_fields__ = DataclassInfo("fields")  # type: ignore[attr-defined]
     cls.__dataclass_params__ = DataclassInfo("params")  # type: ignore[attr-defined]
 
@@ -83,6 +98,11 @@ class Record:
     _record_class: type = object
     if TYPE_CHECKING:  # what dataclasses.fields/replace/asdict accept (set by install)
         __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    def _set_fields(self, values: dict[str, Any]) -> None:
+        """Set every field from ``values`` (``__init__``'s ``locals()``)."""
+        for name in self._record_names:
+            object.__setattr__(self, name, values[name])
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._record_names)

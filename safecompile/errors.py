@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._records import REQUIRED, Record, install
+from ._records import Record, install
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,28 +25,13 @@ class Violation(Record):
 
     def __init__(self, code: str, message: str, lineno: int, col: int, end_lineno: int,
                  end_col: int, fix: str = "") -> None:
-        setter = object.__setattr__
-        setter(self, "code", code)
-        setter(self, "message", message)
-        setter(self, "lineno", lineno)
-        setter(self, "col", col)
-        setter(self, "end_lineno", end_lineno)
-        setter(self, "end_col", end_col)
-        setter(self, "fix", fix)
+        self._set_fields(locals())
 
     def __str__(self) -> str:
         return f"{self.lineno}:{self.col}: {self.code} {self.message}"
 
 
-install(Violation, (
-    ("code", "str", REQUIRED, None),
-    ("message", "str", REQUIRED, None),
-    ("lineno", "int", REQUIRED, None),
-    ("col", "int", REQUIRED, None),
-    ("end_lineno", "int", REQUIRED, None),
-    ("end_col", "int", REQUIRED, None),
-    ("fix", "str", "", None),
-))
+install(Violation)
 
 
 class SafeCompileError(Exception):

@@ -38,14 +38,7 @@ class Limits(Record):
                  memory: int | None = 256 * MiB, recursion: int | None = 200,
                  output: int | None = 1 * MiB, operand: int | None = 1_000_000,
                  source: int | None = 1 * MiB) -> None:
-        setter = object.__setattr__
-        setter(self, "steps", steps)
-        setter(self, "time", time)
-        setter(self, "memory", memory)
-        setter(self, "recursion", recursion)
-        setter(self, "output", output)
-        setter(self, "operand", operand)
-        setter(self, "source", source)
+        self._set_fields(locals())
 
     def merged(self, **overrides: Any) -> Limits:
         """Return a copy with ``overrides`` applied; unknown names are an error."""
@@ -56,15 +49,7 @@ class Limits(Record):
         return result
 
 
-install(Limits, (
-    ("steps", "int | None", 10_000_000, None),
-    ("time", "float | None", 5.0, None),
-    ("memory", "int | None", 256 * MiB, None),
-    ("recursion", "int | None", 200, None),
-    ("output", "int | None", 1 * MiB, None),
-    ("operand", "int | None", 1_000_000, None),
-    ("source", "int | None", 1 * MiB, None),
-))
+install(Limits)
 
 
 class Usage(Record):
@@ -81,18 +66,7 @@ class Usage(Record):
 
     def __init__(self, steps: int = 0, seconds: float = 0.0, memory: int = 0,
                  recursion: int = 0, output: int = 0) -> None:
-        setter = object.__setattr__
-        setter(self, "steps", steps)
-        setter(self, "seconds", seconds)
-        setter(self, "memory", memory)
-        setter(self, "recursion", recursion)
-        setter(self, "output", output)
+        self._set_fields(locals())
 
 
-install(Usage, (
-    ("steps", "int", 0, None),
-    ("seconds", "float", 0.0, None),
-    ("memory", "int", 0, None),
-    ("recursion", "int", 0, None),
-    ("output", "int", 0, None),
-))
+install(Usage)

@@ -80,14 +80,13 @@ class Policy(Record):
                  limits: Limits = FACTORY, script_name: str = "script",
                  ignore: frozenset[str] = frozenset(),
                  isolation: Literal["none", "process"] = "none") -> None:
-        setter = object.__setattr__
-        setter(self, "modules", modules)
-        setter(self, "sources", MappingProxyType({}) if sources is FACTORY else sources)
-        setter(self, "builtins", MappingProxyType({}) if builtins is FACTORY else builtins)
-        setter(self, "limits", Limits() if limits is FACTORY else limits)
-        setter(self, "script_name", script_name)
-        setter(self, "ignore", ignore)
-        setter(self, "isolation", isolation)
+        if sources is FACTORY:
+            sources = MappingProxyType({})
+        if builtins is FACTORY:
+            builtins = MappingProxyType({})
+        if limits is FACTORY:
+            limits = Limits()
+        self._set_fields(locals())
         self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -148,15 +147,7 @@ def _empty_mapping() -> Mapping[str, Any]:
     return MappingProxyType({})
 
 
-install(Policy, (
-    ("modules", "frozenset[str]", DEFAULT_MODULES, None),
-    ("sources", "Mapping[str, str]", None, _empty_mapping),
-    ("builtins", "Mapping[str, Any]", None, _empty_mapping),
-    ("limits", "Limits", None, Limits),
-    ("script_name", "str", "script", None),
-    ("ignore", "frozenset[str]", frozenset(), None),
-    ("isolation", "Literal['none', 'process']", "none", None),
-))
+install(Policy, {"sources": _empty_mapping, "builtins": _empty_mapping, "limits": Limits})
 
 
 def _replace(policy: Policy, **changes: Any) -> Policy:

@@ -229,8 +229,6 @@ Fix: compute the value directly.
         else:
             for ident, _ in _binding_names(node):
                 ctx.bound.add(ident)
-            if isinstance(node, ast.FunctionDef):
-                ctx.bound.add(node.name)
         return None
 
     def check_leaves(self, nodes: list[ast.Name], ctx: Context) -> Iterable[tuple[int, Violation]] | None:
