@@ -347,6 +347,8 @@ class Walk:
                         if new is not item:
                             value[index] = new
                 else:
+                    # The list item's steps again, written out: a shared
+                    # helper would cost a call per child node.
                     child = infos.get(type(value), _UNSEEN)
                     if child is None:
                         continue

@@ -202,9 +202,8 @@ class RangeBuiltin:
 
 #: int, and fractions.Fraction once that module is loaded: the numbers
 #: whose products and powers the operand guards size.
-_INTEGRAL: tuple[type, ...] = (int,)
-#: True until Fraction is in _INTEGRAL.
-_FRACTION_PENDING = True
+_INT_ONLY: tuple[type, ...] = (int,)
+_INTEGRAL = _INT_ONLY
 _MODULES = sys.modules
 
 
@@ -213,13 +212,12 @@ def _note_fraction() -> None:
 
     SAFETY: see membrane.fraction_class: before the module is in
     sys.modules no Fraction exists.  Every check below that must see a
-    Fraction first calls this while _FRACTION_PENDING and the module is
+    Fraction first calls this while _INTEGRAL is _INT_ONLY and the module is
     loaded, so the tuple it reads holds the class whenever one can exist."""
-    global _INTEGRAL, _FRACTION_PENDING
+    global _INTEGRAL
     kind = fraction_class()
     if kind is not NO_FRACTION:
         _INTEGRAL = (int, kind)
-        _FRACTION_PENDING = False
 
 
 def _bits(value: Any) -> int:
@@ -250,7 +248,7 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
         # Exact values read in C: an int subclass's own __int__, __abs__ or
         # bit_length cannot under-report; an integral Fraction exponent is
         # a whole power too.
-        if _FRACTION_PENDING and "fractions" in _MODULES:
+        if _INTEGRAL is _INT_ONLY and "fractions" in _MODULES:
             _note_fraction()
         if not isinstance(exponent, int):
             if not isinstance(exponent, _INTEGRAL):
@@ -300,7 +298,7 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
                 if left.bit_length() + right.bit_length() > limit_bits:
                     check_bits(left.bit_length() + right.bit_length(), "the product")
             else:
-                if _FRACTION_PENDING and "fractions" in _MODULES:
+                if _INTEGRAL is _INT_ONLY and "fractions" in _MODULES:
                     _note_fraction()
                 if isinstance(left, _INTEGRAL) and isinstance(right, _INTEGRAL):
                     # int.bit_length and Fraction's C-level fields: a subclass's
@@ -319,7 +317,7 @@ def _operand_guards(budget: RunBudget) -> dict[str, Callable[..., Any]]:
         computed when their sizes add up past the operand budget."""
         items = list(budget.iterate(iterable))
         if limit_bits is not None:
-            if _FRACTION_PENDING and "fractions" in _MODULES:
+            if _INTEGRAL is _INT_ONLY and "fractions" in _MODULES:
                 _note_fraction()
             numbers = [item for item in [start, *items] if isinstance(item, _INTEGRAL)]
             if len(numbers) > 1:

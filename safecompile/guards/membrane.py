@@ -71,9 +71,9 @@ def fraction_class() -> type:
     """``fractions.Fraction`` once the fractions module is loaded, else
     ``NO_FRACTION``; the first call that finds the class adds it to HOLDERS.
 
-    SAFETY: the library does not import ``fractions`` (it imports ``re``:
-    startup time).  ``Fraction`` is a Python class made by running
-    fractions.py, which is in ``sys.modules`` from the start of that run:
+    SAFETY: the library does not import ``fractions`` (startup time).
+    ``Fraction`` is a Python class made by running fractions.py, which is
+    in ``sys.modules`` from the start of that run:
     before the module is there, no Fraction (nor subclass instance) exists,
     so "is this a Fraction?" may be answered no.  The guards that must
     recognise a Fraction (the operand guards, ``type()``, ``sum()`` in

@@ -198,9 +198,8 @@ def fraction_view() -> type:
 
 @functools.cache
 def _fraction_view() -> type:
-    """The view's ``Fraction`` class, made on first use (``fractions``, which
-    imports ``re``, is not loaded with the library: see
-    membrane.fraction_class).  The class is made once, before the run that
+    """The view's ``Fraction`` class, made on first use (``fractions`` is not
+    loaded with the library: see membrane.fraction_class).  The class is made once, before the run that
     imports fractions (the view is built then), or by ``type()`` on a
     Fraction, which exists only once the module is loaded."""
     import fractions
